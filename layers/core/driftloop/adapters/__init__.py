@@ -1,0 +1,1 @@
+"""Adapters: the only place boto3 is used. Domain logic receives plain data."""

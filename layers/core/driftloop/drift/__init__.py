@@ -1,0 +1,1 @@
+"""Drift detection engine (pure numpy, no I/O)."""

@@ -1,0 +1,1 @@
+"""Immutable KPI event log."""

@@ -1,0 +1,5 @@
+"""``python -m driftloop_local``: the local stack's command line (see ``--help``)."""
+
+from driftloop_local.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Command line of the local stack: ``up``, ``invoke``, ``fire-schedule``, ``demo``, ``check-asl``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from driftloop_local import aslcheck
+from driftloop_local.rie import free_port, invoke_with_rie
+from driftloop_local.stack import LocalStack
+
+ROOT = Path.cwd()
+
+
+def _control_server(stack: LocalStack, port: int) -> ThreadingHTTPServer:
+    """A tiny HTTP control plane for a running stack: fire schedules, wait for quiet."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            url = urlparse(self.path)
+            try:
+                if url.path == "/fire-schedule":
+                    stack.fire_schedule(parse_qs(url.query)["name"][0])
+                    stack.drain()
+                elif url.path == "/drain":
+                    stack.drain()
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(204)
+                self.end_headers()
+            except (KeyError, NotImplementedError, TimeoutError) as error:
+                self.send_error(400, str(error))
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stack = LocalStack(ROOT, config_env=args.env, port=args.port).start()
+    control = _control_server(stack, stack.port + 1)
+    print(json.dumps(stack.outputs, indent=2, sort_keys=True))
+    print(
+        f"\nlocal stack '{stack.stack_name}' is up at {stack.endpoint_url}"
+        " (outputs in .driftloop/outputs.json)"
+    )
+    print(f"  aws --endpoint-url {stack.endpoint_url} events put-events --entries ...")
+    print(f"  python -m driftloop_local fire-schedule <name> --port {stack.port}")
+    if stack.not_emulated:
+        print("  not emulated: " + ", ".join(stack.not_emulated))
+    print("Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        control.shutdown()
+        stack.stop()
+    return 0
+
+
+def cmd_fire_schedule(args: argparse.Namespace) -> int:
+    url = f"http://127.0.0.1:{args.port + 1}/fire-schedule?name={args.name}"
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=120) as response:
+        print(f"fired {args.name}: HTTP {response.status}")
+    return 0
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    event = json.loads(Path(args.event).read_text())
+    with LocalStack(ROOT, config_env=args.env, port=free_port()) as stack:
+        spec = next((s for s in stack.runtime.functions.values() if s.logical_id == args.function), None)
+        if spec is None:
+            names = sorted({s.logical_id for s in stack.runtime.functions.values()})
+            print(f"no function {args.function}; the stack has {names}", file=sys.stderr)
+            return 2
+        response = invoke_with_rie(spec, event, stack.runtime.base_environment)
+        stack.drain()
+    print(json.dumps(response, indent=2))
+    return 1 if isinstance(response, dict) and "errorType" in response else 0
+
+
+def cmd_check_asl(args: argparse.Namespace) -> int:
+    problems = aslcheck.check(ROOT)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"state machines: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from driftloop_local.demo import run_demo
+
+    return int(run_demo(ROOT, config_env=str(args.env)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m driftloop_local", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    default_port = LocalStack.default_port()
+
+    up = commands.add_parser("up", help="start the local stack in the foreground")
+    up.add_argument("--env", default="dev", help="samconfig.toml environment (default dev)")
+    up.add_argument("--port", type=int, default=default_port)
+    up.set_defaults(run=cmd_up)
+
+    invoke = commands.add_parser("invoke", help="run one handler under the Lambda runtime interface emulator")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. ProbeFunction")
+    invoke.add_argument("--event", required=True, help="event file, e.g. events/probe/....json")
+    invoke.add_argument("--env", default="dev")
+    invoke.set_defaults(run=cmd_invoke)
+
+    fire = commands.add_parser("fire-schedule", help="run a schedule's target now on a running stack")
+    fire.add_argument("name", help="schedule logical id or name")
+    fire.add_argument("--port", type=int, default=default_port)
+    fire.set_defaults(run=cmd_fire_schedule)
+
+    demo = commands.add_parser("demo", help="run the closed loop end to end on a fresh local stack")
+    demo.add_argument("--env", default="dev")
+    demo.set_defaults(run=cmd_demo)
+
+    check = commands.add_parser("check-asl", help="static checks of statemachines/*.asl.json")
+    check.set_defaults(run=cmd_check_asl)
+
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    return int(run(args))
