@@ -8,7 +8,10 @@ BIN         := $(VENV)/bin
 STAMP       := $(VENV)/.installed
 REGION      := us-east-1
 # The interpreter the venv is built from: the template's runtime is python3.13.
-PYTHON313   ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+# pyenv shims answer `command -v` even when the version is not active, so each candidate is run.
+PYTHON313   ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
+                 "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$p"; break; }; \
+               done)
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(abspath $(BIN)):$(PATH)
 export AWS_DEFAULT_REGION ?= $(REGION)
