@@ -20,7 +20,8 @@ FUNCTION ?= ProbeFunction
 EVENT    ?= events/probe/eventbridge-probe-requested.json
 ENV      ?= dev
 
-.PHONY: help venv lint typecheck validate build unit integration e2e test demo local invoke lock clean bench dashboard
+
+.PHONY: sync-queries help venv lint typecheck validate build unit integration e2e test demo local invoke lock clean bench dashboard
 
 help:
 	@echo "make demo       run the whole loop on the local stack and show the result"
@@ -49,7 +50,8 @@ typecheck: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/sam validate --lint --region $(REGION)
 	$(BIN)/cfn-lint template.yaml
-	$(PY) -m driftloop_local check-asl statemachines
+	$(PY) -m driftloop_local check-asl
+	$(PY) -m driftloop_local sync-queries --check
 
 build: $(STAMP)
 	$(BIN)/sam build --region $(REGION)
@@ -76,6 +78,9 @@ invoke: $(STAMP)
 
 bench: $(STAMP)
 	@for script in benchmarks/*_bench.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+sync-queries: $(STAMP)
+	$(PY) -m driftloop_local sync-queries
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements/dev.txt

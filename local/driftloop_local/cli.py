@@ -58,6 +58,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     )
     print(f"  aws --endpoint-url {stack.endpoint_url} events put-events --entries ...")
     print(f"  python -m driftloop_local fire-schedule <name> --port {stack.port}")
+    for adaptation in stack.adaptations:
+        print(f"  local adaptation: {adaptation}")
     if stack.not_emulated:
         print("  not emulated: " + ", ".join(stack.not_emulated))
     print("Ctrl-C stops it.")
@@ -101,6 +103,18 @@ def cmd_check_asl(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_sync_queries(args: argparse.Namespace) -> int:
+    from driftloop_local import sync
+
+    template = ROOT / "template.yaml"
+    if args.check:
+        fresh = sync.is_in_sync(template)
+        print("template.yaml named queries are " + ("in sync" if fresh else "STALE: run make sync-queries"))
+        return 0 if fresh else 1
+    print("template.yaml updated" if sync.sync_template(template) else "template.yaml already in sync")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from driftloop_local.demo import run_demo
 
@@ -134,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
 
     check = commands.add_parser("check-asl", help="static checks of statemachines/*.asl.json")
     check.set_defaults(run=cmd_check_asl)
+
+    sync_queries = commands.add_parser("sync-queries", help="regenerate template.yaml's Athena resources")
+    sync_queries.add_argument("--check", action="store_true", help="only report whether they are stale")
+    sync_queries.set_defaults(run=cmd_sync_queries)
 
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run

@@ -8,12 +8,15 @@ parameters, conditions and intrinsics, creates each resource through the AWS API
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import os
+import time
 import tomllib
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ from botocore.config import Config
 from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from driftloop_local.athena import AthenaOnDuckDB
 from driftloop_local.dispatch import Dispatcher, SqsMapping
 from driftloop_local.runtime import FunctionSpec, HandlerRuntime
 from driftloop_local.template import Context, Resolver, TemplateError, load_template, parameter_values
@@ -83,7 +87,10 @@ class LocalStack:
         self.resources: dict[str, BuiltResource] = {}
         self.outputs: dict[str, Any] = {}
         self.not_emulated: list[str] = []
+        self.adaptations: list[str] = []
         self._clients: dict[str, Any] = {}
+        self.athena: AthenaOnDuckDB | None = None
+        self.api_routes: dict[tuple[str, str], FunctionSpec] = {}
 
     @staticmethod
     def default_port() -> int:
@@ -100,10 +107,13 @@ class LocalStack:
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST"))
         self.dispatcher.install()
         self._build()
+        self._install_athena()
         self._write_outputs()
         return self
 
     def stop(self) -> None:
+        if self.athena is not None:
+            self.athena.uninstall()
         self.dispatcher.uninstall()
         if self.server is not None:
             self.server.stop()
@@ -126,6 +136,61 @@ class LocalStack:
                 config=Config(retries={"mode": "standard", "max_attempts": 2}),
             )
         return self._clients[service]
+
+    def _install_athena(self) -> None:
+        """Athena runs on DuckDB over the bucket of the Glue table that holds the raw KPI events."""
+        for resource in self.resources.values():
+            if resource.type == "AWS::Glue::Table" and "Location" in resource.properties["TableInput"].get(
+                "StorageDescriptor", {}
+            ):
+                location = resource.properties["TableInput"]["StorageDescriptor"]["Location"]
+                bucket = location.removeprefix("s3://").split("/", 1)[0]
+                self.athena = AthenaOnDuckDB(
+                    bucket=bucket, endpoint_url=self.endpoint_url, region=self.region, account_id=ACCOUNT_ID
+                )
+                self.athena.install()
+                return
+
+    def api_request(
+        self, method: str, path: str, body: Any = None, *, user_arn: str | None = None
+    ) -> tuple[int, Any]:
+        """Call a route of the stack's REST APIs as API Gateway would (IAM auth taken as passed)."""
+        spec = self.api_routes.get((method.upper(), path))
+        if spec is None:
+            return 403, {"message": "Missing Authentication Token"}
+        event = {
+            "resource": path,
+            "path": path,
+            "httpMethod": method.upper(),
+            "headers": {"content-type": "application/json"},
+            "multiValueHeaders": {"content-type": ["application/json"]},
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "requestContext": {
+                "accountId": ACCOUNT_ID,
+                "apiId": "local",
+                "stage": "v1",
+                "requestId": str(uuid.uuid4()),
+                "httpMethod": method.upper(),
+                "path": f"/v1{path}",
+                "resourcePath": path,
+                "protocol": "HTTP/1.1",
+                "requestTimeEpoch": int(time.time() * 1000),
+                "identity": {"sourceIp": "127.0.0.1", "userArn": user_arn, "accountId": ACCOUNT_ID},
+            },
+            "body": body if isinstance(body, str) or body is None else json.dumps(body),
+            "isBase64Encoded": False,
+        }
+        result = self.runtime.invoke(spec, event)
+        if result.function_error:
+            return 502, {"message": "Internal server error"}
+        response = result.payload
+        payload = response.get("body")
+        with contextlib.suppress(json.JSONDecodeError):
+            payload = json.loads(payload) if payload else payload
+        return int(response["statusCode"]), payload
 
     def drain(self, timeout: float = 60.0) -> None:
         """Wait until every asynchronous delivery and SQS poll has finished."""
@@ -268,6 +333,7 @@ class LocalStack:
             "AWS::Events::Archive": self._create_archive,
             "AWS::Events::Rule": self._create_rule,
             "AWS::Serverless::LayerVersion": lambda *_: None,  # the venv provides the layer's code
+            "AWS::Serverless::Api": lambda *_: None,  # routes are registered from the functions' Api events
             "AWS::Serverless::Function": self._create_function,
             "AWS::Serverless::StateMachine": self._create_state_machine,
             "AWS::Scheduler::Schedule": self._create_schedule,
@@ -336,10 +402,17 @@ class LocalStack:
             s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
 
     def _create_bucket_policy(self, res: BuiltResource, *_: Any) -> None:
-        # Stored, not enforced: moto does not evaluate bucket policies (see README, local adapters).
-        self.client("s3").put_bucket_policy(
-            Bucket=res.properties["Bucket"], Policy=json.dumps(res.properties["PolicyDocument"])
-        )
+        """moto enforces bucket policies but evaluates conditions without their context keys (it would
+        deny every request under a conditional Deny), so conditional statements are left out locally."""
+        document = dict(res.properties["PolicyDocument"])
+        kept = [s for s in document["Statement"] if "Condition" not in s]
+        for statement in document["Statement"]:
+            if "Condition" in statement:
+                self.adaptations.append(
+                    f"{res.logical_id}.{statement.get('Sid', '?')}: conditional, not applied"
+                )
+        document["Statement"] = kept
+        self.client("s3").put_bucket_policy(Bucket=res.properties["Bucket"], Policy=json.dumps(document))
 
     def _create_table(self, res: BuiltResource, *_: Any) -> None:
         props = res.properties
@@ -480,6 +553,11 @@ class LocalStack:
                         enabled=bool(props.get("Enabled", True)),
                     )
                 )
+            elif event["Type"] == "Api":
+                spec = self.runtime.find(target_arn)
+                if spec is None:
+                    raise TemplateError(f"Api event on {res.logical_id}, which is not a function")
+                self.api_routes[(props["Method"].upper(), props["Path"])] = spec
             else:
                 self.not_emulated.append(f"{res.logical_id}.Events.{event_id} ({event['Type']})")
 

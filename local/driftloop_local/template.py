@@ -8,6 +8,7 @@ Anything else raises ``TemplateError`` rather than being passed through unresolv
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -140,6 +141,8 @@ class Resolver:
             if key == "Fn::FindInMap":
                 map_name, top, second = (self.resolve(v) for v in value)
                 return self.template["Mappings"][map_name][top][second]
+            if key == "Fn::Base64":
+                return base64.b64encode(str(self.resolve(value)).encode()).decode()
             if key == "Fn::GetAZs":
                 region = self.context.pseudo["AWS::Region"]
                 return [f"{region}a", f"{region}b", f"{region}c"]
@@ -196,7 +199,13 @@ def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, str]) 
         allowed = spec.get("AllowedValues")
         if allowed is not None and str(value) not in {str(a) for a in allowed}:
             raise TemplateError(f"parameter {name}={value!r} is not one of {allowed}")
-        values[name] = str(value) if spec.get("Type") == "String" else value
+        kind = spec.get("Type")
+        if kind == "CommaDelimitedList":
+            values[name] = (
+                value if isinstance(value, list) else [item.strip() for item in str(value).split(",")]
+            )
+        else:
+            values[name] = str(value) if kind == "String" else value
     unknown = set(overrides) - set(values)
     if unknown:
         raise TemplateError(f"overrides for unknown parameters: {sorted(unknown)}")

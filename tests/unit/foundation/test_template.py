@@ -133,3 +133,9 @@ def test_every_function_uses_the_globals_runtime_and_the_core_layer(template: di
             assert "Runtime" not in spec["Properties"], name
             assert spec["Properties"]["Handler"] == "app.lambda_handler", name
             assert (ROOT / spec["Properties"]["CodeUri"] / "app.py").exists(), name
+
+
+def test_the_template_named_queries_match_the_sql_files() -> None:
+    from driftloop_local import sync
+
+    assert sync.is_in_sync(ROOT / "template.yaml"), "run `make sync-queries`"

@@ -1,0 +1,64 @@
+"""KPI writer: SQS batches of bus events -> write-once objects in the KPI bucket.
+
+The whole batch is written together (a few conditional PUTs per partition rather than one per event),
+so the handler does not use Powertools' per-record BatchProcessor; it returns the same
+``batchItemFailures`` contract (ReportBatchItemFailures) for the messages whose object failed.
+Bad events are quarantined by the core with a reason and never fail the batch.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import SqsModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from driftloop.kpi.records import KpiWriterSettings
+from driftloop.kpi.store import S3CreateOnlyStore
+from driftloop.kpi.writer import ingest
+from driftloop.observability import logger, metrics, tracer
+from driftloop.settings import load_settings
+
+_METRICS = {
+    "accepted": "EventsAccepted",
+    "duplicates_in_batch": "DuplicatesInBatch",
+    "quarantined": "EventsQuarantined",
+    "objects_written": "ObjectsWritten",
+    "objects_already_present": "ObjectsAlreadyPresent",
+    "objects_failed": "ObjectsFailed",
+    "failed_messages": "MessagesRetried",
+}
+
+_state: dict[str, Any] = {}
+
+
+def _dependencies() -> tuple[KpiWriterSettings, S3CreateOnlyStore]:
+    if not _state:
+        settings = load_settings(KpiWriterSettings)
+        _state.update(settings=settings, store=S3CreateOnlyStore(settings.bucket))
+    return _state["settings"], _state["store"]
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=SqsModel)
+def lambda_handler(event: SqsModel, context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+    settings, store = _dependencies()
+    records = event.Records
+    bodies = [r.body if isinstance(r.body, str) else str(r.body) for r in records]
+    report = ingest(bodies, settings=settings, store=store, ingested_at=datetime.now(UTC))
+    counts = report.counts()
+    for key, metric_name in _METRICS.items():
+        metrics.add_metric(name=metric_name, unit=MetricUnit.Count, value=counts.get(key, 0))
+    metrics.add_metric(name="BytesWritten", unit=MetricUnit.Bytes, value=counts.get("bytes_written", 0))
+    for failed in (write for write in report.writes if write.outcome is None):
+        logger.error(
+            "object write failed; its messages will be redelivered",
+            extra={"key": failed.key, "error": failed.error},
+        )
+    logger.info("batch written", extra={"counts": counts})
+    return report.batch_item_failures([r.messageId for r in records])

@@ -1,0 +1,384 @@
+"""From SQS message bodies to KPI log records: validation, partitioning, deterministic keys.
+
+Pure code (no I/O, no boto3). The writer Lambda receives EventBridge envelopes through SQS; every
+message ends up either in exactly one partition batch or in quarantine, never dropped.
+
+Layout (Hive-style, what the Glue table ``kpi_events_raw`` reads)::
+
+    events/event_type=<detail-type>/dt=YYYY-MM-DD/hour=HH/<sha256 of the sorted event ids>.json.gz
+    quarantine/dt=YYYY-MM-DD/<sha256 of the sorted body digests>.json.gz
+
+The partition comes from the event's own ``time`` (UTC) and detail-type, so every delivery of one
+event id lands in the same partition; the dedup view relies on that to keep partition pruning.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import to_json
+
+import driftloop
+from driftloop.contracts import CONTRACTS, ContractError, parse_detail
+
+EVENTS_PREFIX = "events"
+QUARANTINE_PREFIX = "quarantine"
+OBJECT_SUFFIX = ".json.gz"
+DEFAULT_MAX_DETAIL_BYTES = 256 * 1024
+# zlib levels 1-3 use the fast deflate strategy: level 3 is ~2x faster than 6 for ~12% more bytes
+# (benchmarks/kpi_writer_bench.py measures 1, 3, 6, 9). CPU is the writer's bottleneck; bytes are cheap.
+GZIP_LEVEL = 3
+
+REGISTERED_DETAIL_TYPES = frozenset(detail_type for detail_type, _ in CONTRACTS)
+
+# Characters Hive escapes in partition values (FileUtils.escapePathName); DuckDB and Athena decode them.
+_HIVE_UNSAFE = frozenset("\"#%'*/:=?\\\x7f{[]^")
+
+# Built once: json.dumps with non-default options constructs a new encoder on every call.
+_COMPACT_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+# Errors pydantic reports when the body is not JSON text at all (rather than the wrong JSON).
+_NOT_JSON_ERRORS = frozenset({"json_invalid", "string_unicode"})
+
+
+class KpiWriterSettings(BaseModel):
+    """Environment of the KPI writer function (validate with ``driftloop.settings.load_settings``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    bucket: str = Field(min_length=3, alias="KPI_BUCKET")
+    max_detail_bytes: int = Field(default=DEFAULT_MAX_DETAIL_BYTES, gt=0, alias="KPI_MAX_DETAIL_BYTES")
+    platform_source: str = Field(default="driftloop", min_length=1, alias="EVENT_SOURCE")
+    writer_version: str = Field(default=driftloop.__version__, min_length=1, alias="KPI_WRITER_VERSION")
+
+
+class KpiEventEnvelope(EventBridgeModel):
+    """An EventBridge envelope as delivered in an SQS body.
+
+    Extends Powertools' model: ``time`` must be an ISO-8601 string with an offset (strict: no epoch
+    numbers), and ``detail`` is accepted as anything so a non-object detail gets its own quarantine reason.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    time: AwareDatetime = Field(strict=True)
+    detail: Any
+
+
+class QuarantineReason(StrEnum):
+    BODY_NOT_JSON = "body_not_json"
+    INVALID_ENVELOPE = "invalid_envelope"
+    DETAIL_NOT_OBJECT = "detail_not_object"
+    DETAIL_TOO_LARGE = "detail_too_large"
+    CONTRACT_VIOLATION = "contract_violation"
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    event_type: str
+    dt: str
+    hour: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{EVENTS_PREFIX}/event_type={hive_escape(self.event_type)}/dt={self.dt}/hour={self.hour}/"
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionBatch:
+    """The records of one partition from one SQS batch: one object, one conditional PUT."""
+
+    partition: Partition
+    event_ids: tuple[str, ...]
+    lines: tuple[bytes, ...]
+    message_indexes: frozenset[int]
+
+    @property
+    def object_key(self) -> str:
+        return f"{self.partition.prefix}{content_key(self.event_ids)}{OBJECT_SUFFIX}"
+
+    def encode(self) -> bytes:
+        return encode_lines(self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedMessage:
+    message_index: int
+    reason: QuarantineReason
+    error: str
+    raw_body: str
+    event_id: str | None = None
+    source: str | None = None
+    detail_type: str | None = None
+
+    @property
+    def body_sha256(self) -> str:
+        return hashlib.sha256(self.raw_body.encode("utf-8", "backslashreplace")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineBatch:
+    """Every quarantined message of one SQS batch: one object under ``quarantine/dt=<ingest day>/``."""
+
+    dt: str
+    lines: tuple[bytes, ...]
+    body_digests: tuple[str, ...]
+    message_indexes: frozenset[int]
+
+    @property
+    def object_key(self) -> str:
+        return f"{QUARANTINE_PREFIX}/dt={self.dt}/{content_key(self.body_digests)}{OBJECT_SUFFIX}"
+
+    def encode(self) -> bytes:
+        return encode_lines(self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltBatch:
+    partitions: tuple[PartitionBatch, ...]
+    quarantined: tuple[QuarantinedMessage, ...]
+    quarantine: QuarantineBatch | None
+    duplicates_in_batch: int
+    message_count: int
+
+    @property
+    def accepted(self) -> int:
+        return sum(len(batch.event_ids) for batch in self.partitions)
+
+    def counts(self) -> dict[str, int]:
+        """Numbers for metrics: messages, accepted, duplicates and quarantined (total and per reason)."""
+        counts = {
+            "messages": self.message_count,
+            "accepted": self.accepted,
+            "duplicates_in_batch": self.duplicates_in_batch,
+            "quarantined": len(self.quarantined),
+        }
+        for reason in QuarantineReason:
+            counts[f"quarantined_{reason.value}"] = sum(1 for q in self.quarantined if q.reason is reason)
+        return counts
+
+
+@dataclass(slots=True)
+class _PartitionAccumulator:
+    lines_by_id: dict[str, bytes] = field(default_factory=dict)
+    message_indexes: set[int] = field(default_factory=set)
+
+
+class _Rejected(Exception):
+    """Raised inside this module to route a message to quarantine."""
+
+    def __init__(self, reason: QuarantineReason, error: str, envelope: KpiEventEnvelope | None = None):
+        super().__init__(error)
+        self.reason = reason
+        self.error = error
+        self.envelope = envelope
+
+
+def hive_escape(value: str) -> str:
+    """Escape a partition value the way Hive does, so any detail-type yields one valid path segment."""
+    return "".join(f"%{ord(ch):02X}" if ch in _HIVE_UNSAFE or ord(ch) < 0x20 else ch for ch in value)
+
+
+def content_key(ids: Iterable[str]) -> str:
+    """Deterministic object name: sha256 over the sorted, unique ids (order of delivery is irrelevant).
+
+    The ids are hashed as a JSON array, not joined by a separator, so ``["a\\nb"]`` and ``["a", "b"]``
+    cannot collide (a collision would make the second batch look already written).
+    """
+    canonical = _ASCII_ENCODER.encode(sorted(set(ids)))
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def encode_lines(lines: Sequence[bytes]) -> bytes:
+    """Gzip JSON lines; ``mtime=0`` so equal content gives equal bytes."""
+    return gzip.compress(b"\n".join(lines) + b"\n", compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def partition_of(event_time: datetime, detail_type: str) -> Partition:
+    dt, hour, _ = _utc_parts(event_time)
+    return Partition(event_type=detail_type, dt=dt, hour=hour)
+
+
+def iso_utc(moment: datetime) -> str:
+    """UTC ISO-8601 with ``Z``: text order equals time order, and Athena's from_iso8601_timestamp reads it."""
+    return _utc_parts(moment)[2]
+
+
+@lru_cache(maxsize=8192)  # a batch spans few distinct seconds: most events hit the cache
+def _utc_parts(moment: datetime) -> tuple[str, str, str]:
+    """(dt, hour, ISO-8601 UTC with Z) from one isoformat() call (strftime is several times slower)."""
+    utc = moment.astimezone(UTC)
+    timespec = "milliseconds" if utc.microsecond % 1000 == 0 and utc.microsecond else "auto"
+    iso = utc.isoformat(timespec=timespec)[:-6]  # drop "+00:00"
+    return iso[:10], iso[11:13], iso + "Z"
+
+
+def _parse_envelope(body: str) -> KpiEventEnvelope:
+    try:
+        # One pass in pydantic-core's JSON parser: no json.loads, and no unpaired surrogates get through.
+        return KpiEventEnvelope.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        if any(error["type"] in _NOT_JSON_ERRORS for error in errors):
+            raise _Rejected(QuarantineReason.BODY_NOT_JSON, f"body is not JSON: {errors}") from exc
+        raise _Rejected(QuarantineReason.INVALID_ENVELOPE, f"not an EventBridge envelope: {errors}") from exc
+
+
+def _detail_json(envelope: KpiEventEnvelope, settings: KpiWriterSettings) -> str:
+    detail = envelope.detail
+    if not isinstance(detail, dict):
+        raise _Rejected(
+            QuarantineReason.DETAIL_NOT_OBJECT, f"detail is a JSON {type(detail).__name__}", envelope
+        )
+    # Compact, key order kept, non-ASCII kept: the same JSON value as delivered, as a string column.
+    # pydantic-core's serializer is ~5x faster than json.dumps here.
+    detail_bytes = to_json(detail, inf_nan_mode="constants")
+    if b"NaN" in detail_bytes or b"Infinity" in detail_bytes:
+        # pydantic's parser accepts NaN/Infinity, JSON (and Athena) does not; the strict encoder decides
+        # (the bytes may just be inside a string).
+        try:
+            _COMPACT_ENCODER.encode(detail)
+        except ValueError as exc:
+            raise _Rejected(QuarantineReason.BODY_NOT_JSON, f"detail is not JSON: {exc}", envelope) from exc
+    size = len(detail_bytes)
+    if size > settings.max_detail_bytes:
+        raise _Rejected(
+            QuarantineReason.DETAIL_TOO_LARGE,
+            f"detail is {size} bytes, limit {settings.max_detail_bytes}",
+            envelope,
+        )
+    if envelope.source == settings.platform_source and envelope.detail_type in REGISTERED_DETAIL_TYPES:
+        try:
+            parse_detail(envelope.detail_type, detail)
+        except ContractError as exc:
+            raise _Rejected(QuarantineReason.CONTRACT_VIOLATION, str(exc), envelope) from exc
+    return detail_bytes.decode()
+
+
+def record_line(
+    envelope: KpiEventEnvelope, detail_json: str, event_time: str, *, ingested_at: str, writer_version: str
+) -> bytes:
+    """One JSON line with the columns of ``kpi_events_raw`` (partition columns live in the key)."""
+    return to_json(
+        {
+            "id": envelope.id,
+            "source": envelope.source,
+            "detail_type": envelope.detail_type,
+            "time": event_time,
+            "account": envelope.account,
+            "region": envelope.region,
+            "resources": envelope.resources,
+            "detail": detail_json,
+            "ingested_at": ingested_at,
+            "writer_version": writer_version,
+        }
+    )
+
+
+def _quarantine_line(item: QuarantinedMessage, *, quarantined_at: str, writer_version: str) -> bytes:
+    # ensure_ascii: the raw body may hold anything, the line must still be valid UTF-8 JSON.
+    return _ASCII_ENCODER.encode(
+        {
+            "reason": item.reason.value,
+            "error": item.error,
+            "event_id": item.event_id,
+            "source": item.source,
+            "detail_type": item.detail_type,
+            "body_sha256": item.body_sha256,
+            "raw_body": item.raw_body,
+            "quarantined_at": quarantined_at,
+            "writer_version": writer_version,
+        }
+    ).encode("ascii")
+
+
+def _accept(
+    body: str, settings: KpiWriterSettings, *, ingested_at: str
+) -> tuple[tuple[str, str, str], str, bytes]:
+    """(partition as event_type/dt/hour, event id, record line) or ``_Rejected``."""
+    envelope = _parse_envelope(body)
+    detail_json = _detail_json(envelope, settings)
+    dt, hour, event_time = _utc_parts(envelope.time)
+    line = record_line(
+        envelope, detail_json, event_time, ingested_at=ingested_at, writer_version=settings.writer_version
+    )
+    return (envelope.detail_type, dt, hour), envelope.id, line
+
+
+def build_batch(bodies: Sequence[str], *, settings: KpiWriterSettings, ingested_at: datetime) -> BuiltBatch:
+    """Turn SQS message bodies (EventBridge envelopes) into partition batches and quarantined messages.
+
+    ``message_indexes`` on every output refer to positions in ``bodies`` so the handler can map a failed
+    write back to SQS message ids (ReportBatchItemFailures). Repeated event ids within one partition
+    are written once.
+    """
+    ingested = iso_utc(ingested_at)
+    # plain tuples as keys while looping: hashing a frozen dataclass costs a Python call per event
+    accumulators: dict[tuple[str, str, str], _PartitionAccumulator] = {}
+    quarantined: list[QuarantinedMessage] = []
+    duplicates = 0
+    for index, body in enumerate(bodies):
+        try:
+            partition, event_id, line = _accept(body, settings, ingested_at=ingested)
+        except _Rejected as rejected:
+            known = rejected.envelope
+            quarantined.append(
+                QuarantinedMessage(
+                    message_index=index,
+                    reason=rejected.reason,
+                    error=rejected.error,
+                    raw_body=body,
+                    event_id=known.id if known else None,
+                    source=known.source if known else None,
+                    detail_type=known.detail_type if known else None,
+                )
+            )
+            continue
+        accumulator = accumulators.setdefault(partition, _PartitionAccumulator())
+        accumulator.message_indexes.add(index)
+        if event_id in accumulator.lines_by_id:
+            duplicates += 1
+        else:
+            accumulator.lines_by_id[event_id] = line
+
+    partitions = tuple(
+        PartitionBatch(
+            partition=Partition(*partition),
+            event_ids=tuple(sorted(acc.lines_by_id)),
+            lines=tuple(acc.lines_by_id[event_id] for event_id in sorted(acc.lines_by_id)),
+            message_indexes=frozenset(acc.message_indexes),
+        )
+        for partition, acc in sorted(accumulators.items())
+    )
+    return BuiltBatch(
+        partitions=partitions,
+        quarantined=tuple(quarantined),
+        quarantine=_quarantine_batch(quarantined, ingested_at, ingested, settings.writer_version),
+        duplicates_in_batch=duplicates,
+        message_count=len(bodies),
+    )
+
+
+def _quarantine_batch(
+    items: Sequence[QuarantinedMessage], ingested_at: datetime, ingested: str, writer_version: str
+) -> QuarantineBatch | None:
+    if not items:
+        return None
+    return QuarantineBatch(
+        dt=_utc_parts(ingested_at)[0],
+        lines=tuple(
+            _quarantine_line(item, quarantined_at=ingested, writer_version=writer_version) for item in items
+        ),
+        body_digests=tuple(item.body_sha256 for item in items),
+        message_indexes=frozenset(item.message_index for item in items),
+    )

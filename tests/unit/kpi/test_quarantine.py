@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from driftloop.kpi.records import QuarantineReason, build_batch
+
+INGESTED_AT = datetime(2026, 11, 26, 23, 59, 0, tzinfo=UTC)
+
+
+def build(bodies, settings):
+    return build_batch(bodies, settings=settings, ingested_at=INGESTED_AT)
+
+
+def bad_bodies(make_envelope, make_deployed_detail):
+    """One body per quarantine reason, with the reason expected for it."""
+    return [
+        ("not json at all {", QuarantineReason.BODY_NOT_JSON),
+        ("", QuarantineReason.BODY_NOT_JSON),
+        (make_envelope("nan", detail={"amount": 1}).replace("1}", "NaN}"), QuarantineReason.BODY_NOT_JSON),
+        ('{"id": "x", "detail": "\\ud800"}', QuarantineReason.BODY_NOT_JSON),
+        ("[1, 2, 3]", QuarantineReason.INVALID_ENVELOPE),
+        ('{"id": "no-envelope"}', QuarantineReason.INVALID_ENVELOPE),
+        (make_envelope("naive-time", time="2026-11-26T14:05:00"), QuarantineReason.INVALID_ENVELOPE),
+        (make_envelope("epoch-time", time=1764165900), QuarantineReason.INVALID_ENVELOPE),
+        (make_envelope("string-detail", detail='{"a": 1}'), QuarantineReason.DETAIL_NOT_OBJECT),
+        (make_envelope("list-detail", detail=[1, 2]), QuarantineReason.DETAIL_NOT_OBJECT),
+        (
+            make_envelope("null-detail", detail=None).replace('"detail": {', '"detail": null, "x": {'),
+            QuarantineReason.DETAIL_NOT_OBJECT,
+        ),
+        (make_envelope("too-big", detail={"blob": "x" * 2000}), QuarantineReason.DETAIL_TOO_LARGE),
+        (
+            make_envelope(
+                "bad-contract",
+                source="driftloop",
+                detail_type="ModelDeployed",
+                detail={**make_deployed_detail(), "model_version": 0},
+            ),
+            QuarantineReason.CONTRACT_VIOLATION,
+        ),
+        (
+            make_envelope(
+                "unknown-version",
+                source="driftloop",
+                detail_type="ModelDeployed",
+                detail={**make_deployed_detail(), "schema_version": 99},
+            ),
+            QuarantineReason.CONTRACT_VIOLATION,
+        ),
+    ]
+
+
+def test_each_kind_of_bad_input_gets_its_reason(settings, make_envelope, make_deployed_detail):
+    cases = bad_bodies(make_envelope, make_deployed_detail)
+
+    batch = build([body for body, _ in cases], settings)
+
+    assert batch.partitions == ()
+    assert [(q.message_index, q.reason) for q in batch.quarantined] == [
+        (index, reason) for index, (_, reason) in enumerate(cases)
+    ]
+    assert all(q.error for q in batch.quarantined)
+
+
+def test_bad_input_never_poisons_the_valid_events_of_the_batch(settings, make_envelope, make_deployed_detail):
+    cases = bad_bodies(make_envelope, make_deployed_detail)
+    good = [make_envelope(f"good-{i}") for i in range(3)]
+    bodies = [good[0], *(body for body, _ in cases), good[1], good[2]]
+
+    batch = build(bodies, settings)
+
+    (partition,) = batch.partitions
+    assert partition.event_ids == ("good-0", "good-1", "good-2")
+    assert partition.message_indexes == frozenset({0, len(bodies) - 2, len(bodies) - 1})
+    counts = batch.counts()
+    assert counts["messages"] == len(bodies)
+    assert counts["accepted"] + counts["quarantined"] == len(bodies)  # nothing dropped
+    assert counts["quarantined"] == len(cases)
+    assert counts["quarantined_body_not_json"] == 4
+    assert counts["quarantined_invalid_envelope"] == 4
+    assert counts["quarantined_detail_not_object"] == 3
+    assert counts["quarantined_detail_too_large"] == 1
+    assert counts["quarantined_contract_violation"] == 2
+
+
+def test_quarantine_object_keeps_reason_and_raw_body(settings, make_envelope, make_deployed_detail):
+    bad_contract = make_envelope(
+        "bad-contract",
+        source="driftloop",
+        detail_type="ModelDeployed",
+        detail={**make_deployed_detail(), "strategy": "yolo"},
+    )
+    bodies = ["{broken", bad_contract]
+
+    batch = build(bodies, settings)
+
+    assert batch.quarantine is not None
+    assert batch.quarantine.object_key.startswith("quarantine/dt=2026-11-26/")
+    assert batch.quarantine.message_indexes == frozenset({0, 1})
+    lines = [json.loads(line) for line in gzip.decompress(batch.quarantine.encode()).splitlines()]
+    assert [line["raw_body"] for line in lines] == bodies
+    assert [line["reason"] for line in lines] == ["body_not_json", "contract_violation"]
+    assert lines[1]["event_id"] == "bad-contract"
+    assert lines[1]["detail_type"] == "ModelDeployed"
+    assert "strategy" in lines[1]["error"]
+    assert lines[0]["body_sha256"] == hashlib.sha256(b"{broken").hexdigest()
+
+
+def test_quarantine_key_is_deterministic_for_the_same_bad_messages(settings):
+    first = build(["{a", "{b"], settings)
+    again = build(["{b", "{a"], settings)
+    other = build(["{a", "{c"], settings)
+
+    assert first.quarantine is not None
+    assert again.quarantine is not None
+    assert other.quarantine is not None
+    assert first.quarantine.object_key == again.quarantine.object_key
+    assert first.quarantine.object_key != other.quarantine.object_key
+
+
+def test_platform_contracts_apply_only_to_the_platform_source_and_registered_types(
+    settings, make_envelope, make_deployed_detail
+):
+    not_a_contract = {"anything": True}
+    bodies = [
+        # another source may use a platform detail-type name: not validated against our contract
+        make_envelope("foreign", source="acme.ops", detail_type="ModelDeployed", detail=not_a_contract),
+        # platform source, unregistered detail-type: stored as is
+        make_envelope("unregistered", source="driftloop", detail_type="SomethingNew", detail=not_a_contract),
+        make_envelope(
+            "valid", source="driftloop", detail_type="ModelDeployed", detail=make_deployed_detail()
+        ),
+    ]
+
+    batch = build(bodies, settings)
+
+    assert batch.quarantined == ()
+    assert sorted(i for p in batch.partitions for i in p.event_ids) == ["foreign", "unregistered", "valid"]
+
+
+@pytest.mark.parametrize("limit", [1, 40])
+def test_size_limit_is_configurable_and_measured_in_utf8_bytes(settings, make_envelope, limit):
+    detail = {"k": "é" * 10}  # 20 UTF-8 bytes of value; 30 bytes serialised
+    batch = build(
+        [make_envelope("e", detail=detail)], settings.model_copy(update={"max_detail_bytes": limit})
+    )
+
+    assert (batch.counts()["quarantined_detail_too_large"], batch.accepted) == (
+        (1, 0) if limit == 1 else (0, 1)
+    )

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+
+from driftloop.kpi.records import build_batch
+from driftloop.kpi.store import DirectoryCreateOnlyStore, ObjectStoreError, PutOutcome
+from driftloop.kpi.writer import ingest, write_batch
+
+INGESTED_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+
+
+class RecordingStore:
+    """In-memory create-only store; keys listed in ``failing`` raise like a throttled S3."""
+
+    def __init__(self, failing_prefixes: tuple[str, ...] = ()) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.failing_prefixes = failing_prefixes
+
+    def put_if_absent(self, key: str, body: bytes) -> PutOutcome:
+        if key.startswith(self.failing_prefixes):
+            raise ObjectStoreError(f"SlowDown on {key}")
+        if key in self.objects:
+            return PutOutcome.ALREADY_EXISTS
+        self.objects[key] = body
+        return PutOutcome.WRITTEN
+
+
+def test_one_object_per_partition_plus_one_for_quarantine(settings, make_envelope):
+    bodies = [make_envelope("a"), make_envelope("b", time="2026-11-26T15:00:00Z"), "not json"]
+    store = RecordingStore()
+
+    report = ingest(bodies, settings=settings, store=store, ingested_at=INGESTED_AT)
+
+    assert sorted(key.split("/")[0] + "/" + key.split("/")[-2] for key in store.objects) == [
+        "events/hour=14",
+        "events/hour=15",
+        "quarantine/dt=2026-11-26",
+    ]
+    counts = report.counts()
+    assert (counts["objects_written"], counts["accepted"], counts["quarantined"]) == (3, 2, 1)
+    assert counts["bytes_written"] == sum(len(body) for body in store.objects.values())
+    assert report.batch_item_failures(["m0", "m1", "m2"]) == {"batchItemFailures": []}
+
+
+def test_replayed_batch_writes_nothing_new(settings, make_envelope):
+    bodies = [make_envelope(f"e{i}") for i in range(5)] + ["{bad"]
+    store = RecordingStore()
+    ingest(bodies, settings=settings, store=store, ingested_at=INGESTED_AT)
+    before = dict(store.objects)
+
+    replay = ingest(
+        list(reversed(bodies)),
+        settings=settings,
+        store=store,
+        ingested_at=datetime(2026, 11, 26, 12, 5, tzinfo=UTC),
+    )
+
+    assert store.objects == before
+    assert replay.counts()["objects_written"] == 0
+    assert replay.counts()["objects_already_present"] == 2
+
+
+def test_failed_put_fails_only_the_messages_in_that_object(settings, make_envelope):
+    bodies = [
+        make_envelope("a", time="2026-11-26T14:00:00Z"),
+        make_envelope("b", time="2026-11-26T15:00:00Z"),
+        make_envelope("c", time="2026-11-26T14:30:00Z"),
+        "not json",
+    ]
+    store = RecordingStore(failing_prefixes=("events/event_type=Conversion/dt=2026-11-26/hour=14/",))
+
+    report = write_batch(build_batch(bodies, settings=settings, ingested_at=INGESTED_AT), store)
+
+    assert report.failed_message_indexes == frozenset({0, 2})
+    assert report.batch_item_failures(["m0", "m1", "m2", "m3"]) == {
+        "batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m2"}]
+    }
+    assert report.counts()["objects_failed"] == 1
+    assert report.counts()["objects_written"] == 2
+    failed = [w for w in report.writes if w.outcome is None]
+    assert failed[0].error is not None
+    assert "SlowDown" in failed[0].error
+
+
+def test_directory_store_is_create_only(tmp_path):
+    store = DirectoryCreateOnlyStore(tmp_path)
+    key = "events/event_type=X/dt=2026-11-26/hour=14/k.json.gz"
+    body = gzip.compress(b'{"id":"1"}\n')
+
+    assert store.put_if_absent(key, body) is PutOutcome.WRITTEN
+    assert store.put_if_absent(key, b"something else") is PutOutcome.ALREADY_EXISTS
+    assert (tmp_path / key).read_bytes() == body
+    assert [p.name for p in (tmp_path / key).parent.iterdir()] == ["k.json.gz"]  # no temp files left
