@@ -64,7 +64,8 @@ def test_business_events_appear_exactly_once_in_the_dedup_view(stack: LocalStack
     stack.drain()
     rows = athena_rows(
         stack,
-        "SELECT id, count(*) AS copies FROM kpi_events WHERE json_extract_scalar(detail, '$.run_id') = ? GROUP BY id",
+        "SELECT id, count(*) AS copies FROM kpi_events "
+        "WHERE json_extract_scalar(detail, '$.run_id') = ? GROUP BY id",
         [f"'{run_id}'"],
     )
     assert sorted(row["id"] for row in rows) == sorted(ids)
