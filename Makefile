@@ -28,6 +28,7 @@ help:
 	@echo "make test       lint, type-check, sam validate --lint, sam build, unit + integration + e2e tests"
 	@echo "make local      start the local stack in the foreground (port DRIFTLOOP_PORT, default 4566)"
 	@echo "make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json   docker-free sam local invoke"
+	@echo "make dashboard  render the KPI named queries of a running local stack to .driftloop/dashboard.html"
 	@echo "make bench      run the benchmarks"
 
 $(STAMP): requirements/dev.txt pyproject.toml
@@ -79,11 +80,15 @@ invoke: $(STAMP)
 bench: $(STAMP)
 	@for script in benchmarks/*_bench.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
+dashboard: $(STAMP)
+	$(PY) -m driftloop_local dashboard
+
 sync-queries: $(STAMP)
 	$(PY) -m driftloop_local sync-queries
 
-lock:
-	$(PY) -m pip freeze --exclude-editable > requirements/dev.txt
+lock: $(STAMP)
+	{ head -n 2 requirements/dev.txt; $(PY) -m pip freeze --exclude-editable; } > requirements/dev.txt.new
+	mv requirements/dev.txt.new requirements/dev.txt
 
 clean:
 	rm -rf .aws-sam .driftloop .pytest_cache .mypy_cache .ruff_cache

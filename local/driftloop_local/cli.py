@@ -83,7 +83,7 @@ def cmd_fire_schedule(args: argparse.Namespace) -> int:
 
 def cmd_invoke(args: argparse.Namespace) -> int:
     event = json.loads(Path(args.event).read_text())
-    with LocalStack(ROOT, config_env=args.env, port=free_port()) as stack:
+    with LocalStack(ROOT, config_env=args.env, port=free_port(), write_outputs=False) as stack:
         spec = next((s for s in stack.runtime.functions.values() if s.logical_id == args.function), None)
         if spec is None:
             names = sorted({s.logical_id for s in stack.runtime.functions.values()})
@@ -112,6 +112,44 @@ def cmd_sync_queries(args: argparse.Namespace) -> int:
         print("template.yaml named queries are " + ("in sync" if fresh else "STALE: run make sync-queries"))
         return 0 if fresh else 1
     print("template.yaml updated" if sync.sync_template(template) else "template.yaml already in sync")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Render the named queries from a running local stack (``make local``) into one HTML page."""
+    from datetime import UTC, datetime, timedelta
+
+    from driftloop.kpi.dashboard import render_dashboard
+    from driftloop.kpi.duckdb_athena import KpiDuckDB
+
+    outputs_file = ROOT / ".driftloop" / "outputs.json"
+    if not outputs_file.exists():
+        print(
+            "no local stack outputs: start `make local` (and put some events) or run `make demo`",
+            file=sys.stderr,
+        )
+        return 2
+    outputs = json.loads(outputs_file.read_text())
+    try:
+        urllib.request.urlopen(outputs["EndpointUrl"], timeout=2)
+    except OSError:
+        print(
+            f"the local stack at {outputs['EndpointUrl']} is not running: `make local` first", file=sys.stderr
+        )
+        return 2
+    today = datetime.now(UTC).date()
+    parameters = {
+        "from_dt": args.from_dt or (today - timedelta(days=args.days)).isoformat(),
+        "to_dt": args.to_dt or today.isoformat(),
+        "business_source": args.business_source,
+        "business_detail_type": args.business_detail_type,
+    }
+    with KpiDuckDB.over_s3(
+        bucket=outputs["KpiEventsBucketName"], endpoint_url=outputs["EndpointUrl"], region=outputs["Region"]
+    ) as db:
+        results = db.run_all(parameters)
+    path = render_dashboard(results, ROOT / ".driftloop" / "dashboard.html")
+    print(f"dashboard: {path}")
     return 0
 
 
@@ -148,6 +186,14 @@ def main(argv: list[str] | None = None) -> int:
 
     check = commands.add_parser("check-asl", help="static checks of statemachines/*.asl.json")
     check.set_defaults(run=cmd_check_asl)
+
+    dashboard = commands.add_parser("dashboard", help="render the KPI named queries of a running local stack")
+    dashboard.add_argument("--days", type=int, default=7, help="days back from today (default 7)")
+    dashboard.add_argument("--from-dt", dest="from_dt", default=None)
+    dashboard.add_argument("--to-dt", dest="to_dt", default=None)
+    dashboard.add_argument("--business-source", default="acme.checkout")
+    dashboard.add_argument("--business-detail-type", default="Conversion")
+    dashboard.set_defaults(run=cmd_dashboard)
 
     sync_queries = commands.add_parser("sync-queries", help="regenerate template.yaml's Athena resources")
     sync_queries.add_argument("--check", action="store_true", help="only report whether they are stale")

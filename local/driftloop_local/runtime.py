@@ -115,6 +115,7 @@ class HandlerRuntime:
         self.metrics_sink = metrics_sink
         self.functions: dict[str, FunctionSpec] = {}
         self.echo_output = True
+        self.log_level: str | None = None  # overrides POWERTOOLS_LOG_LEVEL, e.g. for a quiet demo
 
     def register(self, spec: FunctionSpec) -> None:
         self.functions[spec.name] = spec
@@ -153,8 +154,10 @@ class HandlerRuntime:
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
         }
+        if self.log_level:
+            environment["POWERTOOLS_LOG_LEVEL"] = self.log_level
         with _EXECUTION_LOCK, _environment(environment):
-            tee = _Tee(sys.stdout)
+            tee = _Tee(sys.stdout if self.echo_output else io.StringIO())
             try:
                 with contextlib.redirect_stdout(tee):
                     module = self._load(spec)

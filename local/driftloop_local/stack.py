@@ -72,9 +72,14 @@ class LocalStack:
         config_env: str = "dev",
         port: int | None = None,
         parameter_overrides: Mapping[str, str] | None = None,
+        *,
+        write_outputs: bool = True,
     ) -> None:
         self.root = root
         self.config_env = config_env
+        self.write_outputs = (
+            write_outputs  # throw-away stacks (invoke, demo) leave .driftloop/outputs.json alone
+        )
         self.port = port if port is not None else self.default_port()
         overrides, self.stack_name, self.region = samconfig_overrides(root, config_env)
         overrides.update(parameter_overrides or {})
@@ -108,7 +113,8 @@ class LocalStack:
         self.dispatcher.install()
         self._build()
         self._install_athena()
-        self._write_outputs()
+        if self.write_outputs:
+            self._write_outputs()
         return self
 
     def stop(self) -> None:
@@ -198,10 +204,9 @@ class LocalStack:
 
     def fire_schedule(self, logical_id_or_name: str) -> None:
         """Run a schedule's target now, as EventBridge Scheduler would at its next tick."""
-        resource = self.resources.get(logical_id_or_name) or next(
-            (r for r in self.resources.values() if r.ref == logical_id_or_name), None
-        )
-        if resource is None or resource.type != "AWS::Scheduler::Schedule":
+        schedules = [r for r in self.resources.values() if r.type == "AWS::Scheduler::Schedule"]
+        resource = next((r for r in schedules if logical_id_or_name in (r.logical_id, r.ref)), None)
+        if resource is None:
             raise KeyError(f"no schedule {logical_id_or_name}")
         target = resource.properties["Target"]
         payload = json.loads(target.get("Input", "{}"))

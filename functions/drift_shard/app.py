@@ -1,0 +1,30 @@
+"""One shard of a sharded drift check: summarise capture objects, store the additive summary in S3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from driftloop import drift_handlers, monitoring
+from driftloop.drift_handlers import ShardRequest
+from driftloop.observability import logger, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ShardRequest)
+def lambda_handler(event: ShardRequest, context: LambdaContext) -> dict[str, Any]:
+    settings, ports = drift_handlers.settings(), drift_handlers.ports()
+    window = monitoring.CheckWindow(check_id=event.check_id, start=event.window_start, end=event.window_end)
+    baseline, _ = monitoring.load_check_baseline(ports, settings)
+    summary = monitoring.summarize_objects(ports, baseline, event.uris, window)
+    check_folder = f"{settings.reports_uri.rstrip('/')}/{settings.model_name}/{event.check_id}"
+    summary_uri = f"{check_folder}/shards/{event.shard_index:05d}.json"
+    ports.write(summary_uri, summary.model_dump_json().encode(), "application/json")
+    logger.info(
+        "shard summarised",
+        extra={"shard": event.shard_index, "rows": summary.rows, "objects": len(event.uris)},
+    )
+    return {"summary_uri": summary_uri, "rows": summary.rows}

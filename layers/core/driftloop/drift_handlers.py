@@ -1,0 +1,78 @@
+"""Pieces the three drift functions share: settings, ports, request models, metric emission."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from pydantic import BaseModel, ConfigDict, Field
+
+from driftloop.adapters.drift_ports import AwsDriftPorts
+from driftloop.drift.report import MetricDatum
+from driftloop.monitoring import DriftCheckSettings
+from driftloop.settings import load_settings
+
+DATA_METRICS_NAMESPACE = "driftloop/data-metrics"
+
+
+class DriftFunctionSettings(DriftCheckSettings):
+    state_table: str = Field(alias="STATE_TABLE", min_length=1)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    event_source: str = Field(default="driftloop", alias="EVENT_SOURCE", min_length=1)
+    idempotency_table: str | None = Field(default=None, alias="IDEMPOTENCY_TABLE")
+    state_machine_arn: str | None = Field(default=None, alias="DRIFT_STATE_MACHINE_ARN")
+
+
+class ShardRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    check_id: str = Field(min_length=1)
+    window_start: datetime
+    window_end: datetime
+    shard_index: int = Field(ge=0)
+    uris: list[str] = Field(min_length=1)
+
+
+class ReduceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    check_id: str = Field(min_length=1)
+    window_start: datetime
+    window_end: datetime
+    summary_uris: list[str]
+
+
+_cache: dict[str, Any] = {}
+
+
+def settings() -> DriftFunctionSettings:
+    if "settings" not in _cache:
+        _cache["settings"] = load_settings(DriftFunctionSettings)
+    value: DriftFunctionSettings = _cache["settings"]
+    return value
+
+
+def ports() -> AwsDriftPorts:
+    if "ports" not in _cache:
+        current = settings()
+        _cache["ports"] = AwsDriftPorts(
+            state_table=current.state_table,
+            bus_name=current.event_bus_name,
+            event_source=current.event_source,
+        )
+    value: AwsDriftPorts = _cache["ports"]
+    return value
+
+
+_UNITS = {"None": MetricUnit.NoUnit, "Count": MetricUnit.Count, "Percent": MetricUnit.Percent}
+
+
+def emit_data_metrics(datapoints: list[MetricDatum], current: DriftFunctionSettings) -> None:
+    """Model-Monitor-style metrics (``feature_baseline_drift_<f>`` ...) as EMF, per endpoint and model."""
+    metrics = EphemeralMetrics(namespace=DATA_METRICS_NAMESPACE, service="drift-check")
+    metrics.add_dimension(name="Endpoint", value=current.endpoint_name)
+    metrics.add_dimension(name="MonitoringSchedule", value=current.model_name)
+    for datum in datapoints:
+        metrics.add_metric(name=datum.name, unit=_UNITS[datum.unit], value=datum.value)
+    metrics.flush_metrics()

@@ -1,0 +1,259 @@
+"""The drift check as an application service: plan a window, summarise shards, decide, report, announce.
+
+Storage, state and the bus come in through ``DriftPorts`` (the AWS implementation is
+``driftloop.adapters.drift_ports``); this module and ``driftloop.drift`` never import boto3. The same
+functions serve the single-pass scheduled check and the sharded Step Functions path, so both reach the
+same decision from the same summaries.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from driftloop.contracts import DriftloopEvent
+from driftloop.drift import (
+    Baseline,
+    CaptureSchema,
+    DriftConfig,
+    DriftResult,
+    DriftState,
+    ShardSummary,
+    StateTransition,
+    advance,
+    build_events,
+    constraint_violations_json,
+    decide,
+    drift_report_html,
+    drift_report_json,
+    filter_window,
+    hour_prefixes,
+    load_baseline,
+    merge,
+    metric_datapoints,
+    parse_capture,
+    summarize,
+)
+from driftloop.drift.baseline import CONSTRAINTS_FILE, SIDECAR_FILE, STATISTICS_FILE
+from driftloop.drift.report import MetricDatum
+
+CONFIG_FILE = "drift_config.json"
+
+
+class DriftPorts(Protocol):
+    """What the drift check needs from the outside world."""
+
+    def read(self, uri: str) -> bytes | None: ...  # None when the object does not exist
+
+    def list_objects(self, prefix_uri: str) -> list[tuple[str, int]]: ...  # (uri, size)
+
+    def write(self, uri: str, body: bytes, content_type: str) -> None: ...
+
+    def load_state(self, key: str) -> DriftState | None: ...
+
+    def save_state(self, key: str, state: DriftState) -> None: ...
+
+    def publish(self, events: Sequence[DriftloopEvent]) -> list[str]: ...
+
+
+class DriftCheckSettings(BaseModel):
+    """Where the check reads and writes, and its decision thresholds (from the template parameters)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    environment: Literal["dev", "staging", "prod"] = Field(alias="DRIFTLOOP_ENVIRONMENT")
+    model_name: str = Field(alias="MODEL_NAME", min_length=1)
+    endpoint_name: str = Field(alias="ENDPOINT_NAME", min_length=1)
+    variant_name: str = Field(default="AllTraffic", alias="VARIANT_NAME", min_length=1)
+    capture_uri: str = Field(alias="CAPTURE_S3_URI", pattern=r"^s3://[^/]+(/.*)?$")
+    baseline_uri: str = Field(alias="BASELINE_S3_URI", pattern=r"^s3://[^/]+(/.*)?$")
+    reports_uri: str = Field(alias="REPORTS_S3_URI", pattern=r"^s3://[^/]+(/.*)?$")
+    window_hours: int = Field(default=1, alias="DRIFT_WINDOW_HOURS", ge=1, le=168)
+    alpha: float = Field(default=0.01, alias="DRIFT_FALSE_DISCOVERY_RATE", gt=0, lt=1)
+    dataset_drift_share: float = Field(default=0.3, alias="DRIFT_SHARE_THRESHOLD", gt=0, le=1)
+    consecutive_windows: int = Field(default=2, alias="DRIFT_PERSISTENCE_WINDOWS", ge=1)
+    cooldown_hours: float = Field(default=24, alias="DRIFT_COOLDOWN_HOURS", ge=0)
+    shard_target_bytes: int = Field(default=64 * 1024 * 1024, alias="DRIFT_SHARD_TARGET_BYTES", gt=0)
+    single_pass_max_bytes: int = Field(default=256 * 1024 * 1024, alias="DRIFT_SINGLE_PASS_MAX_BYTES", gt=0)
+
+    @property
+    def state_key(self) -> str:
+        return f"drift#{self.model_name}#{self.endpoint_name}#{self.variant_name}"
+
+
+class CheckWindow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    check_id: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class CaptureObject:
+    uri: str
+    size: int
+
+
+class CheckOutcome(BaseModel):
+    """What a finished check did: the decision, where the report is, which events went out."""
+
+    check_id: str
+    status: Literal["completed", "skipped"]
+    skip_reason: str | None
+    rows: int
+    drifted_features: list[str]
+    dataset_drift: bool
+    severity: str
+    drift_detected_emitted: bool
+    hysteresis_reason: str
+    report_uri: str
+    event_ids: list[str]
+
+
+def window_for(
+    now: datetime, hours: int, start: datetime | None = None, end: datetime | None = None
+) -> CheckWindow:
+    """The window a scheduled run checks: the ``hours`` whole hours before ``now`` unless given."""
+    window_end = end or now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    window_start = start or window_end - timedelta(hours=hours)
+    check_id = f"{window_start:%Y%m%dT%H%MZ}-{window_end:%Y%m%dT%H%MZ}"
+    return CheckWindow(check_id=check_id, start=window_start, end=window_end)
+
+
+def load_check_baseline(ports: DriftPorts, settings: DriftCheckSettings) -> tuple[Baseline, DriftConfig]:
+    base = settings.baseline_uri.rstrip("/")
+    statistics = ports.read(f"{base}/{STATISTICS_FILE}")
+    sidecar = ports.read(f"{base}/{SIDECAR_FILE}")
+    if statistics is None and sidecar is None:
+        raise FileNotFoundError(f"no baseline under {base}/ ({STATISTICS_FILE} or {SIDECAR_FILE})")
+    baseline = load_baseline(statistics, ports.read(f"{base}/{CONSTRAINTS_FILE}"), sidecar)
+    raw_config = ports.read(f"{base}/{CONFIG_FILE}")
+    overrides = json.loads(raw_config) if raw_config else {}
+    config = DriftConfig.model_validate(
+        {
+            "alpha": settings.alpha,
+            "dataset_drift_share": settings.dataset_drift_share,
+            **overrides,
+            "hysteresis": {
+                "consecutive_windows": settings.consecutive_windows,
+                "cooldown": timedelta(hours=settings.cooldown_hours),
+                **overrides.get("hysteresis", {}),
+            },
+        }
+    )
+    return baseline, config
+
+
+def plan(ports: DriftPorts, settings: DriftCheckSettings, window: CheckWindow) -> list[CaptureObject]:
+    """Capture objects whose hour folder can hold records of the window (one late hour included)."""
+    bucket_prefix = settings.capture_uri.rstrip("/")
+    objects: list[CaptureObject] = []
+    for prefix in hour_prefixes(
+        bucket_prefix, settings.endpoint_name, settings.variant_name, window.start, window.end
+    ):
+        objects += [CaptureObject(uri, size) for uri, size in ports.list_objects(prefix)]
+    return objects
+
+
+def shards_of(objects: Sequence[CaptureObject], target_bytes: int) -> list[list[str]]:
+    """Group objects into shards of about ``target_bytes`` each (one object is never split)."""
+    total = sum(o.size for o in objects)
+    count = max(1, math.ceil(total / target_bytes))
+    shards: list[list[str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for obj in sorted(objects, key=lambda o: o.size, reverse=True):
+        lightest = loads.index(min(loads))
+        shards[lightest].append(obj.uri)
+        loads[lightest] += obj.size
+    return [sorted(shard) for shard in shards if shard]
+
+
+def summarize_objects(
+    ports: DriftPorts, baseline: Baseline, uris: Sequence[str], window: CheckWindow
+) -> ShardSummary:
+    schema = CaptureSchema.from_baseline(baseline)
+    summaries = []
+    for uri in uris:
+        data = ports.read(uri)
+        if data is None:
+            continue  # deleted between listing and reading: nothing to count
+        batch = filter_window(parse_capture(data, schema), window.start, window.end)
+        summaries.append(
+            summarize(batch.columns, baseline, malformed_records=batch.malformed_records, rows=batch.rows)
+        )
+    if not summaries:
+        return summarize({}, baseline, rows=0)
+    return merge(summaries)
+
+
+def finalize(
+    ports: DriftPorts,
+    settings: DriftCheckSettings,
+    baseline: Baseline,
+    config: DriftConfig,
+    summary: ShardSummary,
+    window: CheckWindow,
+    now: datetime,
+) -> tuple[CheckOutcome, list[MetricDatum]]:
+    """Decide, advance the hysteresis state, write the reports, then announce on the bus.
+
+    Reports are written before the state is saved and the events are published, so an event never
+    points at a report that does not exist; a retried invocation rewrites the same report keys.
+    """
+    result: DriftResult = decide(summary, baseline, config)
+    previous = ports.load_state(settings.state_key)
+    transition: StateTransition = advance(previous, result, now)
+    report_base = f"{settings.reports_uri.rstrip('/')}/{settings.model_name}/{window.check_id}"
+    report_uri = f"{report_base}/drift_report.html"
+    context = {
+        "check_id": window.check_id,
+        "model_name": settings.model_name,
+        "endpoint_name": settings.endpoint_name,
+        "variant_name": settings.variant_name,
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "hysteresis": transition.reason,
+    }
+    ports.write(
+        f"{report_base}/drift_report.json", drift_report_json(result, **context).encode(), "application/json"
+    )
+    ports.write(report_uri, drift_report_html(result, **context).encode(), "text/html; charset=utf-8")
+    ports.write(
+        f"{report_base}/constraint_violations.json",
+        constraint_violations_json(result).encode(),
+        "application/json",
+    )
+    completed, detected = build_events(
+        result,
+        environment=settings.environment,
+        model_name=settings.model_name,
+        check_id=window.check_id,
+        endpoint_name=settings.endpoint_name,
+        window_start=window.start,
+        window_end=window.end,
+        report_uri=report_uri,
+        transition=transition,
+    )
+    ports.save_state(settings.state_key, transition.state)
+    event_ids = ports.publish([completed] if detected is None else [completed, detected])
+    outcome = CheckOutcome(
+        check_id=window.check_id,
+        status=result.status,
+        skip_reason=result.skip_reason,
+        rows=result.rows,
+        drifted_features=result.drifted_features,
+        dataset_drift=result.dataset_drift,
+        severity=str(result.severity),
+        drift_detected_emitted=detected is not None,
+        hysteresis_reason=transition.reason,
+        report_uri=report_uri,
+        event_ids=event_ids,
+    )
+    return outcome, metric_datapoints(result)
