@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -41,19 +42,26 @@ def repo_root() -> Path:
 
 
 @pytest.fixture
-def load_handler() -> Callable[[str], ModuleType]:
+def load_handler() -> Iterator[Callable[[str], ModuleType]]:
     """Import ``functions/<name>/app.py`` fresh, as the Lambda runtime imports a function's handler."""
+
+    loaded: list[str] = []
 
     def load(name: str) -> ModuleType:
         path = ROOT / "functions" / name / "app.py"
-        spec = importlib.util.spec_from_file_location(f"handler_{name}_{uuid.uuid4().hex}", path)
+        module_name = f"handler_{name}_{uuid.uuid4().hex}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
         assert spec is not None
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # as an import would: pydantic resolves annotations through it
+        loaded.append(module_name)
         spec.loader.exec_module(module)
         return module
 
-    return load
+    yield load
+    for module_name in loaded:
+        sys.modules.pop(module_name, None)
 
 
 @dataclass

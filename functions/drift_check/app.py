@@ -74,7 +74,8 @@ def _check(window: dict[str, Any]) -> dict[str, Any]:
             "execution_arn": execution_arn,
         }
     baseline, config = monitoring.load_check_baseline(ports, settings)
-    summary = monitoring.summarize_objects(ports, baseline, [o.uri for o in objects], check_window)
+    truth = monitoring.load_ground_truth(ports, settings, check_window)
+    summary = monitoring.summarize_objects(ports, baseline, [o.uri for o in objects], check_window, truth)
     outcome, datapoints = monitoring.finalize(
         ports, settings, baseline, config, summary, check_window, datetime.now(UTC)
     )

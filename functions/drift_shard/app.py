@@ -19,7 +19,8 @@ def lambda_handler(event: ShardRequest, context: LambdaContext) -> dict[str, Any
     settings, ports = drift_handlers.settings(), drift_handlers.ports()
     window = monitoring.CheckWindow(check_id=event.check_id, start=event.window_start, end=event.window_end)
     baseline, _ = monitoring.load_check_baseline(ports, settings)
-    summary = monitoring.summarize_objects(ports, baseline, event.uris, window)
+    truth = monitoring.load_ground_truth(ports, settings, window)
+    summary = monitoring.summarize_objects(ports, baseline, event.uris, window, truth)
     check_folder = f"{settings.reports_uri.rstrip('/')}/{settings.model_name}/{event.check_id}"
     summary_uri = f"{check_folder}/shards/{event.shard_index:05d}.json"
     ports.write(summary_uri, summary.model_dump_json().encode(), "application/json")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from driftloop.contracts import DriftloopEvent
 from driftloop.drift import (
@@ -24,6 +24,7 @@ from driftloop.drift import (
     DriftConfig,
     DriftResult,
     DriftState,
+    GroundTruth,
     ShardSummary,
     StateTransition,
     advance,
@@ -34,10 +35,12 @@ from driftloop.drift import (
     drift_report_json,
     filter_window,
     hour_prefixes,
+    join_ground_truth,
     load_baseline,
     merge,
     metric_datapoints,
     parse_capture,
+    parse_ground_truth,
     summarize,
 )
 from driftloop.drift.baseline import CONSTRAINTS_FILE, SIDECAR_FILE, STATISTICS_FILE
@@ -79,8 +82,14 @@ class DriftCheckSettings(BaseModel):
     dataset_drift_share: float = Field(default=0.3, alias="DRIFT_SHARE_THRESHOLD", gt=0, le=1)
     consecutive_windows: int = Field(default=2, alias="DRIFT_PERSISTENCE_WINDOWS", ge=1)
     cooldown_hours: float = Field(default=24, alias="DRIFT_COOLDOWN_HOURS", ge=0)
+    ground_truth_uri: str | None = Field(default=None, alias="GROUND_TRUTH_S3_URI")
     shard_target_bytes: int = Field(default=64 * 1024 * 1024, alias="DRIFT_SHARD_TARGET_BYTES", gt=0)
     single_pass_max_bytes: int = Field(default=256 * 1024 * 1024, alias="DRIFT_SINGLE_PASS_MAX_BYTES", gt=0)
+
+    @field_validator("ground_truth_uri", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None
 
     @property
     def state_key(self) -> str:
@@ -175,16 +184,44 @@ def shards_of(objects: Sequence[CaptureObject], target_bytes: int) -> list[list[
     return [sorted(shard) for shard in shards if shard]
 
 
+def load_ground_truth(
+    ports: DriftPorts, settings: DriftCheckSettings, window: CheckWindow
+) -> GroundTruth | None:
+    """Ground truth of the window's hours (``<uri>/yyyy/mm/dd/hh/*.jsonl``, Model Monitor's layout)."""
+    if not settings.ground_truth_uri:
+        return None
+    merged = GroundTruth(labels={})
+    hour = window.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    while hour < window.end:
+        for uri, _ in ports.list_objects(f"{settings.ground_truth_uri.rstrip('/')}/{hour:%Y/%m/%d/%H}/"):
+            data = ports.read(uri)
+            if data is not None:
+                part = parse_ground_truth(data)
+                merged.labels.update(part.labels)
+                merged.records += part.records
+                merged.malformed_records += part.malformed_records
+        hour += timedelta(hours=1)
+    return merged
+
+
 def summarize_objects(
-    ports: DriftPorts, baseline: Baseline, uris: Sequence[str], window: CheckWindow
+    ports: DriftPorts,
+    baseline: Baseline,
+    uris: Sequence[str],
+    window: CheckWindow,
+    truth: GroundTruth | None = None,
 ) -> ShardSummary:
+    """Summarise capture objects' rows inside the window, joined to ground truth when there is some."""
     schema = CaptureSchema.from_baseline(baseline)
+    target = baseline.target_spec.target
     summaries = []
     for uri in uris:
         data = ports.read(uri)
         if data is None:
             continue  # deleted between listing and reading: nothing to count
         batch = filter_window(parse_capture(data, schema), window.start, window.end)
+        if truth is not None and target:
+            batch = join_ground_truth(batch, truth, target)
         summaries.append(
             summarize(batch.columns, baseline, malformed_records=batch.malformed_records, rows=batch.rows)
         )
