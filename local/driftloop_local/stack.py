@@ -693,6 +693,18 @@ class LocalStack:
         out_dir = self.root / ".driftloop"
         out_dir.mkdir(exist_ok=True)
         (out_dir / "outputs.json").write_text(json.dumps(self.outputs, indent=2, sort_keys=True) + "\n")
+        # For `sam local invoke --env-vars .driftloop/sam-env.json` (Docker): each function's environment,
+        # aimed at this stack from inside the container.
+        docker_endpoint = f"http://host.docker.internal:{self.port}"
+        sam_env = {
+            spec.logical_id: {
+                **spec.environment,
+                "AWS_ENDPOINT_URL": docker_endpoint,
+                "AWS_REGION": self.region,
+            }
+            for spec in {id(s): s for s in self.runtime.functions.values()}.values()
+        }
+        (out_dir / "sam-env.json").write_text(json.dumps(sam_env, indent=2, sort_keys=True) + "\n")
 
 
 @dataclass(frozen=True)

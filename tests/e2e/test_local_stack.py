@@ -95,6 +95,9 @@ def test_outputs_are_written_for_other_tools(stack: LocalStack, repo_root) -> No
     written = json.loads((repo_root / ".driftloop" / "outputs.json").read_text())
     assert written["EndpointUrl"] == stack.endpoint_url
     assert written["EventBusName"] == "driftloop-dev"
+    sam_env = json.loads((repo_root / ".driftloop" / "sam-env.json").read_text())
+    assert sam_env["KpiWriterFunction"]["KPI_BUCKET"] == written["KpiEventsBucketName"]
+    assert sam_env["KpiWriterFunction"]["AWS_ENDPOINT_URL"].endswith(f":{stack.port}")
 
 
 def test_put_events_from_a_plain_client_reaches_the_lambda_target(stack: LocalStack, plain_client) -> None:
