@@ -57,14 +57,16 @@ def _check(window: dict[str, Any]) -> dict[str, Any]:
             )
         target_bytes = -(-total_bytes // shard_count) if shard_count else settings.shard_target_bytes
         shards = monitoring.shards_of(objects, max(1, target_bytes))
+        # Shard lists travel as S3 manifests: the execution input stays small at any window size.
+        manifests = monitoring.write_shard_manifests(ports, settings, check_window, shards)
         execution_arn = start_once(
             settings.state_machine_arn,
-            name=f"{settings.model_name}-{check_window.check_id}"[:80],
+            name=f"{settings.model_name}-{check_window.check_id}"[:72],
             payload={
                 "check_id": check_window.check_id,
                 "window_start": check_window.start.isoformat(),
                 "window_end": check_window.end.isoformat(),
-                "shards": shards,
+                "shards": manifests,
             },
         )
         return {
@@ -92,7 +94,7 @@ def _run(window: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not settings.idempotency_table:
         return _check(window)
     if _idempotent_check is None:
-        config = IdempotencyConfig(event_key_jmespath="[check_id, mode]", expires_after_seconds=7 * 86_400)
+        config = IdempotencyConfig(event_key_jmespath="check_id", expires_after_seconds=7 * 86_400)
         persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
         _idempotent_check = (
             config,

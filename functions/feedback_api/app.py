@@ -1,7 +1,8 @@
 """Feedback API: POST /feedback (IAM-authorised) -> FeedbackReceived on the bus.
 
 The body is validated against a pydantic model (422 with the field errors otherwise). A client retry
-with the same ``feedback_id`` returns the first answer and puts nothing new (Powertools idempotency).
+with the same ``feedback_id`` returns the first answer and puts nothing new (Powertools idempotency,
+keyed on caller and id); the same id with a different body is a 409, never a silent drop.
 No ``from __future__ import annotations`` here: the resolver reads the route's annotations at runtime.
 """
 
@@ -14,6 +15,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,9 +56,14 @@ def _record_feedback(feedback: dict[str, Any], submitted_by: str | None) -> dict
     if "record" not in _state:
         settings = _settings()
         persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
-        config = IdempotencyConfig(event_key_jmespath="feedback_id", expires_after_seconds=7 * 86_400)
+        config = IdempotencyConfig(
+            event_key_jmespath="[submitted_by, feedback.feedback_id]",
+            payload_validation_jmespath="feedback",
+            expires_after_seconds=7 * 86_400,
+        )
 
-        def record(feedback: dict[str, Any], submitted_by: str | None) -> dict[str, Any]:
+        def record(request: dict[str, Any]) -> dict[str, Any]:
+            feedback, submitted_by = request["feedback"], request["submitted_by"]
             event = FeedbackReceived(
                 environment=settings.environment.value,
                 model_name=settings.model_name,
@@ -68,10 +75,10 @@ def _record_feedback(feedback: dict[str, Any], submitted_by: str | None) -> dict
 
         _state["idempotency_config"] = config
         _state["record"] = idempotent_function(
-            data_keyword_argument="feedback", config=config, persistence_store=persistence
+            data_keyword_argument="request", config=config, persistence_store=persistence
         )(record)
     _state["idempotency_config"].register_lambda_context(_state["context"])
-    result: dict[str, Any] = _state["record"](feedback=feedback, submitted_by=submitted_by)
+    result: dict[str, Any] = _state["record"](request={"feedback": feedback, "submitted_by": submitted_by})
     return result
 
 
@@ -79,7 +86,11 @@ def _record_feedback(feedback: dict[str, Any], submitted_by: str | None) -> dict
 @tracer.capture_method
 def post_feedback(feedback: Annotated[FeedbackRequest, Body()]) -> Response[dict[str, Any]]:
     identity = app.current_event.request_context.identity
-    result = _record_feedback(feedback.model_dump(), identity.user_arn)
+    try:
+        result = _record_feedback(feedback.model_dump(), identity.user_arn)
+    except IdempotencyValidationError:
+        body = {"message": f"feedback_id {feedback.feedback_id} was already used for different feedback"}
+        return Response(status_code=409, content_type=content_types.APPLICATION_JSON, body=body)
     logger.info("feedback recorded", extra={"feedback_id": feedback.feedback_id})
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=result)
 

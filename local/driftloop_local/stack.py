@@ -106,7 +106,9 @@ class LocalStack:
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         os.environ["MOTO_PORT"] = str(self.port)  # moto's ASL interpreter calls back to this port
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        # DRIFTLOOP_HOST=0.0.0.0 lets Docker containers (sam local invoke) reach the stack; default loopback.
+        bind = os.environ.get("DRIFTLOOP_HOST", "127.0.0.1")
+        self.server = ThreadedMotoServer(ip_address=bind, port=self.port, verbose=False)
         self.server.start()
         # One stack per process: start from empty moto backends.
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST"))
@@ -184,6 +186,7 @@ class LocalStack:
                 "resourcePath": path,
                 "protocol": "HTTP/1.1",
                 "requestTimeEpoch": int(time.time() * 1000),
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
                 "identity": {"sourceIp": "127.0.0.1", "userArn": user_arn, "accountId": ACCOUNT_ID},
             },
             "body": body if isinstance(body, str) or body is None else json.dumps(body),

@@ -31,7 +31,7 @@ class ShardRequest(BaseModel):
     window_start: datetime
     window_end: datetime
     shard_index: int = Field(ge=0)
-    uris: list[str] = Field(min_length=1)
+    manifest_uri: str = Field(pattern=r"^s3://[^/]+/.+")
 
 
 class ReduceRequest(BaseModel):

@@ -13,11 +13,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from driftloop.contracts import DriftloopEvent
+from driftloop.contracts import DriftloopEvent, parse_detail
 from driftloop.drift import (
     Baseline,
     CaptureSchema,
@@ -58,11 +58,40 @@ class DriftPorts(Protocol):
 
     def write(self, uri: str, body: bytes, content_type: str) -> None: ...
 
-    def load_state(self, key: str) -> DriftState | None: ...
+    def load_ledger(self, key: str) -> DriftLedger | None: ...
 
-    def save_state(self, key: str, state: DriftState) -> None: ...
+    def save_ledger(self, key: str, ledger: DriftLedger, expected_version: int) -> None:
+        """Store ``ledger`` only if the stored version is still ``expected_version`` (0: none stored);
+        raise ``ConcurrentLedgerUpdate`` otherwise."""
 
     def publish(self, events: Sequence[DriftloopEvent]) -> list[str]: ...
+
+
+class ConcurrentLedgerUpdate(RuntimeError):
+    """Another check changed the drift ledger first; the invocation fails and is retried."""
+
+
+class PendingEvent(BaseModel):
+    detail_type: str
+    detail: dict[str, Any]
+
+
+class DriftLedger(BaseModel):
+    """The state table's record of one monitored variant: hysteresis state plus the last counted check.
+
+    ``last_check_id`` makes counting a window idempotent (a retry or a re-run of the same window does not
+    advance the streak twice); ``outbox`` holds the events decided for that check until they are
+    published, so a failed ``PutEvents`` is retried rather than lost.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    state: DriftState = Field(default_factory=DriftState)
+    version: int = Field(default=0, ge=0)
+    last_check_id: str | None = None
+    last_emitted: bool = False
+    last_reason: str = ""
+    outbox: list[PendingEvent] = Field(default_factory=list)
 
 
 class DriftCheckSettings(BaseModel):
@@ -184,6 +213,19 @@ def shards_of(objects: Sequence[CaptureObject], target_bytes: int) -> list[list[
     return [sorted(shard) for shard in shards if shard]
 
 
+def write_shard_manifests(
+    ports: DriftPorts, settings: DriftCheckSettings, window: CheckWindow, shards: Sequence[Sequence[str]]
+) -> list[str]:
+    """One ``{"uris": [...]}`` object per shard; returns their URIs, in shard order."""
+    folder = f"{settings.reports_uri.rstrip('/')}/{settings.model_name}/{window.check_id}/shards"
+    manifests = []
+    for index, uris in enumerate(shards):
+        uri = f"{folder}/{index:05d}.manifest.json"
+        ports.write(uri, json.dumps({"uris": list(uris)}).encode(), "application/json")
+        manifests.append(uri)
+    return manifests
+
+
 def load_ground_truth(
     ports: DriftPorts, settings: DriftCheckSettings, window: CheckWindow
 ) -> GroundTruth | None:
@@ -239,16 +281,76 @@ def finalize(
     window: CheckWindow,
     now: datetime,
 ) -> tuple[CheckOutcome, list[MetricDatum]]:
-    """Decide, advance the hysteresis state, write the reports, then announce on the bus.
+    """Decide, write the reports, count the window once in the ledger, then announce.
 
-    Reports are written before the state is saved and the events are published, so an event never
-    points at a report that does not exist; a retried invocation rewrites the same report keys.
+    The ledger write is the commit point: it advances the hysteresis state and records the check id and
+    the events to publish (the outbox) in one conditional put. Events go out after it and the outbox is
+    cleared after they went out, so a retry after any failure neither loses ``DriftDetected`` nor counts
+    the window twice. Reports are written first, so an event never points at a missing report.
     """
     result: DriftResult = decide(summary, baseline, config)
-    previous = ports.load_state(settings.state_key)
-    transition: StateTransition = advance(previous, result, now)
     report_base = f"{settings.reports_uri.rstrip('/')}/{settings.model_name}/{window.check_id}"
     report_uri = f"{report_base}/drift_report.html"
+    ledger = ports.load_ledger(settings.state_key) or DriftLedger()
+    if ledger.last_check_id != window.check_id:
+        transition: StateTransition = advance(ledger.state, result, now)
+        _write_reports(ports, settings, result, window, transition, report_base)
+        completed, detected = build_events(
+            result,
+            environment=settings.environment,
+            model_name=settings.model_name,
+            check_id=window.check_id,
+            endpoint_name=settings.endpoint_name,
+            window_start=window.start,
+            window_end=window.end,
+            report_uri=report_uri,
+            transition=transition,
+        )
+        counted = DriftLedger(
+            state=transition.state,
+            version=ledger.version + 1,
+            last_check_id=window.check_id,
+            last_emitted=detected is not None,
+            last_reason=transition.reason,
+            outbox=[  # events an earlier check could not publish go out first
+                *ledger.outbox,
+                *(
+                    PendingEvent(detail_type=e.DETAIL_TYPE, detail=e.model_dump(mode="json"))
+                    for e in ([completed] if detected is None else [completed, detected])
+                ),
+            ],
+        )
+        ports.save_ledger(settings.state_key, counted, expected_version=ledger.version)
+        ledger = counted
+    event_ids: list[str] = []
+    if ledger.outbox:
+        event_ids = ports.publish([parse_detail(p.detail_type, p.detail) for p in ledger.outbox])
+        published = ledger.model_copy(update={"outbox": [], "version": ledger.version + 1})
+        ports.save_ledger(settings.state_key, published, expected_version=ledger.version)
+    outcome = CheckOutcome(
+        check_id=window.check_id,
+        status=result.status,
+        skip_reason=result.skip_reason,
+        rows=result.rows,
+        drifted_features=result.drifted_features,
+        dataset_drift=result.dataset_drift,
+        severity=str(result.severity),
+        drift_detected_emitted=ledger.last_emitted,
+        hysteresis_reason=ledger.last_reason,
+        report_uri=report_uri,
+        event_ids=event_ids,
+    )
+    return outcome, metric_datapoints(result)
+
+
+def _write_reports(
+    ports: DriftPorts,
+    settings: DriftCheckSettings,
+    result: DriftResult,
+    window: CheckWindow,
+    transition: StateTransition,
+    report_base: str,
+) -> None:
     context = {
         "check_id": window.check_id,
         "model_name": settings.model_name,
@@ -261,36 +363,13 @@ def finalize(
     ports.write(
         f"{report_base}/drift_report.json", drift_report_json(result, **context).encode(), "application/json"
     )
-    ports.write(report_uri, drift_report_html(result, **context).encode(), "text/html; charset=utf-8")
+    ports.write(
+        f"{report_base}/drift_report.html",
+        drift_report_html(result, **context).encode(),
+        "text/html; charset=utf-8",
+    )
     ports.write(
         f"{report_base}/constraint_violations.json",
         constraint_violations_json(result).encode(),
         "application/json",
     )
-    completed, detected = build_events(
-        result,
-        environment=settings.environment,
-        model_name=settings.model_name,
-        check_id=window.check_id,
-        endpoint_name=settings.endpoint_name,
-        window_start=window.start,
-        window_end=window.end,
-        report_uri=report_uri,
-        transition=transition,
-    )
-    ports.save_state(settings.state_key, transition.state)
-    event_ids = ports.publish([completed] if detected is None else [completed, detected])
-    outcome = CheckOutcome(
-        check_id=window.check_id,
-        status=result.status,
-        skip_reason=result.skip_reason,
-        rows=result.rows,
-        drifted_features=result.drifted_features,
-        dataset_drift=result.dataset_drift,
-        severity=str(result.severity),
-        drift_detected_emitted=detected is not None,
-        hysteresis_reason=transition.reason,
-        report_uri=report_uri,
-        event_ids=event_ids,
-    )
-    return outcome, metric_datapoints(result)

@@ -104,10 +104,13 @@ def test_single_pass_check_reports_saves_state_and_publishes(aws: str, load_hand
         f"{folder}drift_report.json",
         f"{folder}constraint_violations.json",
     } <= keys
-    state = boto3.client("dynamodb").get_item(
-        TableName="state", Key={"pk": {"S": "drift#churn#churn-ep#AllTraffic"}, "sk": {"S": "state"}}
+    ledger = boto3.client("dynamodb").get_item(
+        TableName="state", Key={"pk": {"S": "drift#churn#churn-ep#AllTraffic"}, "sk": {"S": "ledger"}}
     )
-    assert json.loads(state["Item"]["state"]["S"])["consecutive_drift_windows"] == 1
+    stored = json.loads(ledger["Item"]["ledger"]["S"])
+    assert stored["state"]["consecutive_drift_windows"] == 1
+    assert stored["last_check_id"] == result["check_id"]
+    assert stored["outbox"] == []  # everything decided was published
 
 
 def test_a_redelivered_schedule_event_publishes_nothing_new(aws: str, load_handler, lambda_context) -> None:
@@ -123,19 +126,31 @@ def test_shard_and_reduce_reach_the_single_pass_decision(aws: str, load_handler,
         o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="artifacts", Prefix="dc/")["Contents"]
     ]
     shard = load_handler("drift_shard")
-    summaries = [
-        shard.lambda_handler(
-            {"check_id": "c1", **WINDOW, "shard_index": index, "uris": [f"s3://artifacts/{key}"]},
-            lambda_context,
-        )["summary_uri"]
-        for index, key in enumerate(keys)
-    ]
+    s3 = boto3.client("s3")
+    summaries = []
+    for index, key in enumerate(keys):
+        manifest = f"manifests/c1/{index}.json"
+        s3.put_object(Bucket="artifacts", Key=manifest, Body=json.dumps({"uris": [f"s3://artifacts/{key}"]}))
+        request = {
+            "check_id": "c1",
+            **WINDOW,
+            "shard_index": index,
+            "manifest_uri": f"s3://artifacts/{manifest}",
+        }
+        summaries.append(shard.lambda_handler(request, lambda_context)["summary_uri"])
     reduced = load_handler("drift_reduce").lambda_handler(
         {"check_id": "c1", **WINDOW, "summary_uris": summaries}, lambda_context
     )
     single = load_handler("drift_check").lambda_handler({**WINDOW, "mode": "single_pass"}, lambda_context)
     for key in ("rows", "drifted_features", "dataset_drift", "severity"):
         assert reduced[key] == single[key], key
+
+
+def test_a_missing_shard_manifest_is_a_retryable_typed_error(aws: str, load_handler, lambda_context) -> None:
+    shard = load_handler("drift_shard")
+    request = {"check_id": "c4", **WINDOW, "shard_index": 0, "manifest_uri": "s3://artifacts/gone.json"}
+    with pytest.raises(shard.ShardReadError):
+        shard.lambda_handler(request, lambda_context)
 
 
 def test_reduce_refuses_to_decide_on_a_missing_shard(aws: str, load_handler, lambda_context) -> None:
@@ -146,7 +161,7 @@ def test_reduce_refuses_to_decide_on_a_missing_shard(aws: str, load_handler, lam
         )
     assert bus_events(aws) == []  # nothing announced, no state advanced
     assert "Item" not in boto3.client("dynamodb").get_item(
-        TableName="state", Key={"pk": {"S": "drift#churn#churn-ep#AllTraffic"}, "sk": {"S": "state"}}
+        TableName="state", Key={"pk": {"S": "drift#churn#churn-ep#AllTraffic"}, "sk": {"S": "ledger"}}
     )
 
 
@@ -155,5 +170,5 @@ def test_invalid_shard_requests_are_refused(aws: str, load_handler, lambda_conte
 
     with pytest.raises(ValidationError):
         load_handler("drift_shard").lambda_handler(
-            {"check_id": "c3", **WINDOW, "shard_index": 0, "uris": []}, lambda_context
+            {"check_id": "c3", **WINDOW, "shard_index": 0, "manifest_uri": "shards.json"}, lambda_context
         )

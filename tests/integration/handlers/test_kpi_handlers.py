@@ -129,6 +129,7 @@ def api_event(body: dict[str, Any]) -> dict[str, Any]:
             "resourcePath": "/feedback",
             "protocol": "HTTP/1.1",
             "requestTimeEpoch": 0,
+            "requestTime": "26/Nov/2026:11:00:00 +0000",
             "identity": {"sourceIp": "10.0.0.1", "userArn": "arn:aws:iam::123456789012:user/qa"},
         },
         "body": json.dumps(body),
@@ -148,6 +149,22 @@ def test_feedback_is_published_once_per_feedback_id(feedback_aws: str, load_hand
     detail = json.loads(messages[0]["Body"])["detail"]
     assert detail["submitted_by"] == "arn:aws:iam::123456789012:user/qa"
     assert detail["label"] == "churned"
+
+
+def test_a_reused_feedback_id_with_different_feedback_is_a_conflict(
+    feedback_aws: str, load_handler, lambda_context
+) -> None:
+    handler = load_handler("feedback_api")
+    assert (
+        handler.lambda_handler(api_event({"feedback_id": "fb-7", "rating": 5}), lambda_context)["statusCode"]
+        == 202
+    )
+    conflict = handler.lambda_handler(api_event({"feedback_id": "fb-7", "rating": 1}), lambda_context)
+    assert conflict["statusCode"] == 409
+    assert (
+        len(boto3.client("sqs").receive_message(QueueUrl=feedback_aws, MaxNumberOfMessages=10)["Messages"])
+        == 1
+    )
 
 
 def test_feedback_with_unknown_fields_is_refused(feedback_aws: str, load_handler, lambda_context) -> None:

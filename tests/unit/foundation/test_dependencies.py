@@ -29,4 +29,4 @@ def test_every_layer_dependency_is_pinned_to_the_dev_lock_version() -> None:
 
 def test_the_layer_carries_no_heavy_analytics_dependencies() -> None:
     layer = pins(ROOT / "layers/core/requirements.txt")
-    assert not {"pandas", "scipy", "pyarrow", "duckdb", "sqlglot", "plotly", "boto3"} & set(layer)
+    assert not {"pandas", "scipy", "pyarrow", "duckdb", "sqlglot", "plotly", "sagemaker"} & set(layer)

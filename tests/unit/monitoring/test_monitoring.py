@@ -1,4 +1,4 @@
-"""The drift check service over in-memory ports: planning, sharding, ground truth, ordering of effects."""
+"""The drift check service over in-memory ports: planning, sharding, ground truth, retries and reruns."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from driftloop.contracts import DriftloopEvent
-from driftloop.drift import DriftState, baseline_files, build_baseline
+from driftloop.drift import baseline_files, build_baseline
 from driftloop.drift.io import read_csv_columns
 from driftloop.monitoring import (
     CaptureObject,
     CheckWindow,
+    ConcurrentLedgerUpdate,
     DriftCheckSettings,
+    DriftLedger,
     finalize,
     load_check_baseline,
     load_ground_truth,
@@ -36,9 +38,10 @@ class MemoryPorts:
 
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
-        self.state: dict[str, DriftState] = {}
+        self.ledgers: dict[str, DriftLedger] = {}
         self.published: list[DriftloopEvent] = []
         self.effects: list[str] = []
+        self.fail_next_publish = False
 
     def read(self, uri: str) -> bytes | None:
         return self.objects.get(uri)
@@ -50,14 +53,20 @@ class MemoryPorts:
         self.objects[uri] = body
         self.effects.append(f"write {uri.rsplit('/', 1)[-1]}")
 
-    def load_state(self, key: str) -> DriftState | None:
-        return self.state.get(key)
+    def load_ledger(self, key: str) -> DriftLedger | None:
+        return self.ledgers.get(key)
 
-    def save_state(self, key: str, state: DriftState) -> None:
-        self.state[key] = state
-        self.effects.append("save_state")
+    def save_ledger(self, key: str, ledger: DriftLedger, expected_version: int) -> None:
+        stored = self.ledgers.get(key)
+        if (stored.version if stored else 0) != expected_version:
+            raise ConcurrentLedgerUpdate(key)
+        self.ledgers[key] = ledger
+        self.effects.append("save_ledger")
 
     def publish(self, events: Sequence[DriftloopEvent]) -> list[str]:
+        if self.fail_next_publish:
+            self.fail_next_publish = False
+            raise ConnectionError("PutEvents failed")
         self.published += events
         self.effects.append("publish " + ",".join(e.DETAIL_TYPE for e in events))
         return [f"id-{len(self.published) - i}" for i in range(len(events))]
@@ -84,15 +93,18 @@ def baseline_bytes() -> dict[str, bytes]:
     return baseline_files(baseline)
 
 
+def add_hour(ports: MemoryPorts, hour: datetime, **shift: object) -> None:
+    columns = synthetic.churn_columns(3_000, seed=5, **shift)  # type: ignore[arg-type]
+    objects = synthetic.capture_objects("dc", "churn-ep", "AllTraffic", hour, columns, files=3)
+    for key, body in objects.items():
+        ports.objects[f"s3://capture/{key}"] = body
+
+
 def world(baseline_bytes: dict[str, bytes], **shift: object) -> MemoryPorts:
     ports = MemoryPorts()
     for name, body in baseline_bytes.items():
         ports.objects[f"s3://artifacts/baselines/churn/{name}"] = body
-    columns = synthetic.churn_columns(3_000, seed=5, **shift)  # type: ignore[arg-type]
-    for key, body in synthetic.capture_objects(
-        "dc", "churn-ep", "AllTraffic", HOUR, columns, files=3
-    ).items():
-        ports.objects[f"s3://capture/{key}"] = body
+    add_hour(ports, HOUR, **shift)
     return ports
 
 
@@ -140,29 +152,47 @@ def test_drift_config_overrides_thresholds_and_criticality(baseline_bytes: dict[
     assert config.hysteresis.consecutive_windows == 3
 
 
-def run(ports: MemoryPorts, current: DriftCheckSettings, now: datetime = HOUR + timedelta(hours=2)):  # type: ignore[no-untyped-def]
+def run(ports: MemoryPorts, current: DriftCheckSettings, hour: datetime = HOUR):  # type: ignore[no-untyped-def]
     baseline, config = load_check_baseline(ports, current)
-    window = CheckWindow(check_id=f"{HOUR:%H}", start=HOUR, end=HOUR + timedelta(hours=1))
+    window = CheckWindow(check_id=f"{hour:%H}", start=hour, end=hour + timedelta(hours=1))
+    now = hour + timedelta(hours=2)
     uris = [o.uri for o in plan(ports, current, window)]
     summary = summarize_objects(ports, baseline, uris, window, load_ground_truth(ports, current, window))
     return finalize(ports, current, baseline, config, summary, window, now)
 
 
-def test_a_drifted_window_writes_reports_before_it_saves_state_and_announces(
-    baseline_bytes: dict[str, bytes],
-) -> None:
+def test_a_drifted_window_is_reported_and_announced(baseline_bytes: dict[str, bytes]) -> None:
     ports = world(baseline_bytes, charges_shift=20.0, plan_p=(0.2, 0.3, 0.5))  # 2 of 4 features move
     outcome, datapoints = run(ports, settings())
     assert outcome.drift_detected_emitted
     assert "monthly_charges" in outcome.drifted_features
-    assert ports.effects == [
-        "write drift_report.json",
-        "write drift_report.html",
-        "write constraint_violations.json",
-        "save_state",
-        "publish DriftCheckCompleted,DriftDetected",
-    ]
+    assert [e.DETAIL_TYPE for e in ports.published] == ["DriftCheckCompleted", "DriftDetected"]
+    detected = ports.published[1]
+    report = detected.report_uri  # type: ignore[attr-defined]
+    assert report in ports.objects  # an event never points at a missing report
+    assert report.replace(".html", ".json") in ports.objects
+    assert report.replace("drift_report.html", "constraint_violations.json") in ports.objects
     assert any(d.name == "feature_baseline_drift_monthly_charges" for d in datapoints)
+
+
+def test_a_retry_after_a_failed_publish_still_announces_once(baseline_bytes: dict[str, bytes]) -> None:
+    ports = world(baseline_bytes, charges_shift=20.0, plan_p=(0.2, 0.3, 0.5))
+    ports.fail_next_publish = True
+    with pytest.raises(ConnectionError):
+        run(ports, settings())
+    retried, _ = run(ports, settings())
+    assert retried.drift_detected_emitted
+    assert [e.DETAIL_TYPE for e in ports.published] == ["DriftCheckCompleted", "DriftDetected"]
+    again, _ = run(ports, settings())  # a third delivery: nothing left to send, nothing counted
+    assert again.event_ids == []
+    assert len(ports.published) == 2
+    assert ports.ledgers[settings().state_key].state.consecutive_drift_windows == 1
+
+
+def test_a_stale_ledger_write_is_refused(baseline_bytes: dict[str, bytes]) -> None:
+    ports = world(baseline_bytes)
+    with pytest.raises(ConcurrentLedgerUpdate):
+        ports.save_ledger("k", DriftLedger(version=3), expected_version=2)
 
 
 def test_a_steady_window_announces_only_the_completed_check(baseline_bytes: dict[str, bytes]) -> None:
@@ -172,11 +202,19 @@ def test_a_steady_window_announces_only_the_completed_check(baseline_bytes: dict
     assert [e.DETAIL_TYPE for e in ports.published] == ["DriftCheckCompleted"]
 
 
-def test_persistence_needs_consecutive_drifted_windows(baseline_bytes: dict[str, bytes]) -> None:
+def test_persistence_needs_consecutive_drifted_windows_not_reruns(baseline_bytes: dict[str, bytes]) -> None:
     ports = world(baseline_bytes, charges_shift=20.0, plan_p=(0.2, 0.3, 0.5))
-    first, _ = run(ports, settings(DRIFT_PERSISTENCE_WINDOWS=2))
-    second, _ = run(ports, settings(DRIFT_PERSISTENCE_WINDOWS=2), now=HOUR + timedelta(hours=3))
-    assert (first.drift_detected_emitted, second.drift_detected_emitted) == (False, True)
+    next_hour = HOUR + timedelta(hours=1)
+    add_hour(ports, next_hour, charges_shift=20.0, plan_p=(0.2, 0.3, 0.5))
+    current = settings(DRIFT_PERSISTENCE_WINDOWS=2)
+    first, _ = run(ports, current)
+    rerun, _ = run(ports, current)  # the same window again (another mode, a redelivery): not a second window
+    second, _ = run(ports, current, hour=next_hour)
+    assert (first.drift_detected_emitted, rerun.drift_detected_emitted, second.drift_detected_emitted) == (
+        False,
+        False,
+        True,
+    )
 
 
 def test_ground_truth_is_joined_for_model_quality(baseline_bytes: dict[str, bytes]) -> None:
