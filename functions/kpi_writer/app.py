@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
 
 from driftloop.kpi.records import KpiWriterSettings
 from driftloop.kpi.store import S3CreateOnlyStore
@@ -32,12 +33,25 @@ _METRICS = {
     "failed_messages": "MessagesRetried",
 }
 
+
+class WriterSettings(KpiWriterSettings):
+    queryable_event_types: str = Field(
+        default="",
+        alias="KPI_QUERYABLE_EVENT_TYPES",
+        description="Comma-separated event_type values Athena's partition projection enumerates.",
+    )
+
+    @property
+    def queryable(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.queryable_event_types.split(",") if t.strip())
+
+
 _state: dict[str, Any] = {}
 
 
-def _dependencies() -> tuple[KpiWriterSettings, S3CreateOnlyStore]:
+def _dependencies() -> tuple[WriterSettings, S3CreateOnlyStore]:
     if not _state:
-        settings = load_settings(KpiWriterSettings)
+        settings = load_settings(WriterSettings)
         _state.update(settings=settings, store=S3CreateOnlyStore(settings.bucket))
     return _state["settings"], _state["store"]
 
@@ -55,6 +69,16 @@ def lambda_handler(event: SqsModel, context: LambdaContext) -> dict[str, list[di
     for key, metric_name in _METRICS.items():
         metrics.add_metric(name=metric_name, unit=MetricUnit.Count, value=counts.get(key, 0))
     metrics.add_metric(name="BytesWritten", unit=MetricUnit.Bytes, value=counts.get("bytes_written", 0))
+    if settings.queryable:
+        hidden = {
+            p.partition.event_type: len(p.event_ids)
+            for p in report.batch.partitions
+            if p.partition.event_type not in settings.queryable
+        }
+        # Stored all the same; Athena shows them once the type is added to BusinessEventTypes.
+        metrics.add_metric(name="EventsNotQueryable", unit=MetricUnit.Count, value=sum(hidden.values()))
+        if hidden:
+            logger.warning("event types missing from the partition projection", extra={"types": hidden})
     for failed in (write for write in report.writes if write.outcome is None):
         logger.error(
             "object write failed; its messages will be redelivered",

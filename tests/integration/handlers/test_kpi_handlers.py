@@ -172,3 +172,24 @@ def test_feedback_with_unknown_fields_is_refused(feedback_aws: str, load_handler
     response = handler.lambda_handler(api_event({"feedback_id": "fb-1", "admin": True}), lambda_context)
     assert response["statusCode"] == 422
     assert "admin" in response["body"]
+
+
+def test_types_missing_from_the_projection_are_stored_and_counted(
+    aws: None, load_handler, lambda_context, load_event, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("KPI_QUERYABLE_EVENT_TYPES", "DriftCheckCompleted,Conversion")
+    handler = load_handler("kpi_writer")
+    known = load_event("platform/DriftCheckCompleted.json")
+    unknown = {
+        **known,
+        "id": "1b7c5e8a-0d3f-4b2a-9c61-000000000099",
+        "detail-type": "Refund",
+        "source": "acme",
+    }
+    assert handler.lambda_handler(sqs_event([json.dumps(known), json.dumps(unknown)]), lambda_context) == {
+        "batchItemFailures": []
+    }
+    keys = [item["Key"] for item in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert any(key.startswith("events/event_type=Refund/") for key in keys)  # stored, never dropped
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [doc["EventsNotQueryable"] for doc in emf] == [[1.0]]
