@@ -89,6 +89,8 @@ class DriftLedger(BaseModel):
     state: DriftState = Field(default_factory=DriftState)
     version: int = Field(default=0, ge=0)
     last_check_id: str | None = None
+    last_window_end: datetime | None = None
+    baseline_fingerprint: str | None = None
     last_emitted: bool = False
     last_reason: str = ""
     outbox: list[PendingEvent] = Field(default_factory=list)
@@ -293,7 +295,7 @@ def finalize(
     report_uri = f"{report_base}/drift_report.html"
     ledger = ports.load_ledger(settings.state_key) or DriftLedger()
     if ledger.last_check_id != window.check_id:
-        transition: StateTransition = advance(ledger.state, result, now)
+        transition: StateTransition = _advance_in_window_order(ledger, result, window, now)
         _write_reports(ports, settings, result, window, transition, report_base)
         completed, detected = build_events(
             result,
@@ -310,6 +312,8 @@ def finalize(
             state=transition.state,
             version=ledger.version + 1,
             last_check_id=window.check_id,
+            last_window_end=max(window.end, ledger.last_window_end or window.end),
+            baseline_fingerprint=result.baseline_fingerprint,
             last_emitted=detected is not None,
             last_reason=transition.reason,
             outbox=[  # events an earlier check could not publish go out first
@@ -341,6 +345,27 @@ def finalize(
         event_ids=event_ids,
     )
     return outcome, metric_datapoints(result)
+
+
+def _advance_in_window_order(
+    ledger: DriftLedger, result: DriftResult, window: CheckWindow, now: datetime
+) -> StateTransition:
+    """Hysteresis over windows in time order, not in processing order.
+
+    A window older than the last counted one (a late sharded result, a manual re-check) is reported but
+    changes no state. A gap since the last counted window, or a new baseline, restarts the streak:
+    "consecutive" means adjacent windows of the same baseline.
+    """
+    previous = ledger.state
+    if ledger.last_window_end is not None and window.end <= ledger.last_window_end:
+        return StateTransition(
+            state=previous, emit_drift_detected=False, reason="older than the last counted window"
+        )
+    gap = ledger.last_window_end is not None and window.start > ledger.last_window_end
+    new_baseline = ledger.baseline_fingerprint not in (None, result.baseline_fingerprint)
+    if gap or new_baseline:
+        previous = previous.model_copy(update={"consecutive_drift_windows": 0})
+    return advance(previous, result, now)
 
 
 def _write_reports(

@@ -248,3 +248,29 @@ def test_ground_truth_is_joined_for_model_quality(baseline_bytes: dict[str, byte
     report = json.loads(ports.objects[f"s3://artifacts/drift-reports/churn/{HOUR:%H}/drift_report.json"])
     assert report["quality"] is not None
     assert report["quality"]["rows"] == 500  # only the labelled rows are scored
+
+
+def test_a_gap_between_windows_restarts_the_streak(baseline_bytes: dict[str, bytes]) -> None:
+    ports = world(baseline_bytes, charges_shift=20.0, plan_p=(0.2, 0.3, 0.5))
+    later = HOUR + timedelta(hours=5)  # the hours between were never checked
+    add_hour(ports, later, charges_shift=20.0, plan_p=(0.2, 0.3, 0.5))
+    current = settings(DRIFT_PERSISTENCE_WINDOWS=2)
+    first, _ = run(ports, current)
+    after_gap, _ = run(ports, current, hour=later)
+    assert (first.drift_detected_emitted, after_gap.drift_detected_emitted) == (False, False)
+    assert ports.ledgers[current.state_key].state.consecutive_drift_windows == 1
+
+
+def test_an_older_window_checked_late_changes_no_state(baseline_bytes: dict[str, bytes]) -> None:
+    ports = world(baseline_bytes, charges_shift=20.0, plan_p=(0.2, 0.3, 0.5))
+    earlier = HOUR - timedelta(hours=3)
+    add_hour(ports, earlier, charges_shift=20.0, plan_p=(0.2, 0.3, 0.5))
+    current = settings(DRIFT_PERSISTENCE_WINDOWS=2)
+    run(ports, current)
+    state_before = ports.ledgers[current.state_key].state
+    late, _ = run(ports, current, hour=earlier)
+    assert late.hysteresis_reason == "older than the last counted window"
+    assert late.dataset_drift  # still reported as drifted ...
+    assert not late.drift_detected_emitted  # ... but not announced, and not counted
+    assert ports.ledgers[current.state_key].state == state_before
+    assert [e.DETAIL_TYPE for e in ports.published][-1] == "DriftCheckCompleted"
