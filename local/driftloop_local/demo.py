@@ -119,7 +119,11 @@ def _print_check(label: str, result: dict[str, Any]) -> None:
 
 def _drift(stack: LocalStack, out_dir: Path) -> bool:
     _step("baseline: profile the training data into Model Monitor statistics/constraints + sidecar")
-    baseline = build_baseline(read_csv_columns(synthetic.training_csv(rows=20_000, seed=1)), target="churned")
+    baseline = build_baseline(
+        read_csv_columns(synthetic.training_csv(rows=20_000, seed=1)),
+        target="churned",
+        prediction="prediction",
+    )
     for name, body in baseline_files(baseline).items():
         _put(stack, f"{stack.outputs['BaselineS3Uri']}/{name}", body)
     print(f"baseline of {len(baseline.features)} features at {stack.outputs['BaselineS3Uri']}/")

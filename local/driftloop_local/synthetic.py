@@ -44,10 +44,12 @@ def churn_columns(
 
 
 def training_csv(rows: int = 20_000, seed: int = 1) -> bytes:
+    """Training rows with the label and the model's prediction on them (the baseline dataset Model
+    Monitor would profile: prediction drift compares outputs with outputs, not with labels)."""
     columns = churn_columns(rows, seed)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    names = [*FEATURES, "churned"]
+    names = [*FEATURES, "churned", "prediction"]
     writer.writerow(names)
     writer.writerows(zip(*(columns[name] for name in names), strict=True))
     return buffer.getvalue().encode()

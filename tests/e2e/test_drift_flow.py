@@ -32,7 +32,7 @@ def get_uri(stack: LocalStack, uri: str) -> bytes:
 @pytest.fixture(scope="module")
 def baseline_uploaded(stack: LocalStack) -> None:
     columns = read_csv_columns(synthetic.training_csv(rows=20_000, seed=1))
-    baseline = build_baseline(columns, target="churned")
+    baseline = build_baseline(columns, target="churned", prediction="prediction")
     for name, body in baseline_files(baseline).items():
         put_uri(stack, f"{stack.outputs['BaselineS3Uri']}/{name}", body)
 

@@ -66,7 +66,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         events.put_rule(Name="all", EventBusName="bus", EventPattern=json.dumps({"source": ["driftloop"]}))
         events.put_targets(Rule="all", EventBusName="bus", Targets=[{"Id": "q", "Arn": arn}])
         baseline = build_baseline(
-            read_csv_columns(synthetic.training_csv(rows=6_000, seed=1)), target="churned"
+            read_csv_columns(synthetic.training_csv(rows=6_000, seed=1)),
+            target="churned",
+            prediction="prediction",
         )
         for name, body in baseline_files(baseline).items():
             s3.put_object(Bucket="artifacts", Key=f"baselines/churn/{name}", Body=body)

@@ -89,7 +89,11 @@ def settings(**overrides: object) -> DriftCheckSettings:
 
 @pytest.fixture(scope="module")
 def baseline_bytes() -> dict[str, bytes]:
-    baseline = build_baseline(read_csv_columns(synthetic.training_csv(rows=8_000, seed=1)), target="churned")
+    baseline = build_baseline(
+        read_csv_columns(synthetic.training_csv(rows=8_000, seed=1)),
+        target="churned",
+        prediction="prediction",
+    )
     return baseline_files(baseline)
 
 
