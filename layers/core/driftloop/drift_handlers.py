@@ -44,25 +44,32 @@ class ReduceRequest(BaseModel):
     summary_uris: list[str]
 
 
-_cache: dict[str, Any] = {}
+_cache: dict[str, dict[str, Any]] = {}
+
+
+def _function_cache() -> dict[str, Any]:
+    """Per function: in Lambda there is one, but the local stack runs every function in one process."""
+    return _cache.setdefault(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""), {})
 
 
 def settings() -> DriftFunctionSettings:
-    if "settings" not in _cache:
-        _cache["settings"] = load_settings(DriftFunctionSettings)
-    value: DriftFunctionSettings = _cache["settings"]
+    cache = _function_cache()
+    if "settings" not in cache:
+        cache["settings"] = load_settings(DriftFunctionSettings)
+    value: DriftFunctionSettings = cache["settings"]
     return value
 
 
 def ports() -> AwsDriftPorts:
-    if "ports" not in _cache:
+    cache = _function_cache()
+    if "ports" not in cache:
         current = settings()
-        _cache["ports"] = AwsDriftPorts(
+        cache["ports"] = AwsDriftPorts(
             state_table=current.state_table,
             bus_name=current.event_bus_name,
             event_source=current.event_source,
         )
-    value: AwsDriftPorts = _cache["ports"]
+    value: AwsDriftPorts = cache["ports"]
     return value
 
 
