@@ -4,7 +4,9 @@ Parsing is built for throughput and never raises on bad input: a line that is no
 or whose payload does not fit the baseline's columns, is counted as malformed (with a short sample of
 reasons) and skipped. Compact lines in SageMaker's own key order are split on '"' and checked
 against a fixed template without building dicts; the ``data`` strings of all CSV records are then
-parsed in one vectorised ``numpy.loadtxt`` call. Anything else falls back to ``json.loads`` per line.
+parsed together by a vectorised decimal reader that matches ``numpy.loadtxt`` bit for bit (which
+takes over for anything unusual). Anything else is parsed per line with orjson, or ``json`` where
+orjson could read it differently.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from driftloop.drift.baseline import Baseline, NumericBaseline
@@ -177,6 +180,29 @@ class _Builder:
             self.samples.append(MalformedRecord(line=line, reason=reason[:200]))
 
 
+_DIGITS_AS_NINES = bytes.maketrans(b"012345678", b"999999999")
+_LONG_NUMBER = b"9" * 19
+
+
+def _loads(text: str) -> Any:
+    """``json.loads``, by way of orjson where that gives the same value.
+
+    orjson refuses NaN, Infinity, numbers beyond a double, lone surrogates and deep nesting, which
+    json accepts (then json parses), and reads integers beyond 64 bits as floats: text with a run of
+    19 digits or more goes to json.
+    """
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return json.loads(text)
+    if _LONG_NUMBER not in encoded.translate(_DIGITS_AS_NINES):
+        try:
+            return orjson.loads(encoded)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
 def _split_canonical(line: str) -> _Fields | None:
     """The nine field values of a compact canonical capture line, or None (then json.loads decides)."""
     if "\\" in line:
@@ -264,18 +290,150 @@ def _parse_uniform(data: bytes, schema: CaptureSchema) -> CaptureBatch | None:
 
 
 def _numeric_matrix(rows: list[str], schema: CaptureSchema) -> npt.NDArray[np.float64] | None:
-    """All-numeric schema and well-formed rows: one ``loadtxt`` call; otherwise None."""
+    """All-numeric schema and well-formed rows: a (rows, features) float matrix; otherwise None.
+
+    :func:`_parse_floats` handles plain decimal tokens; whatever it declines goes to ``loadtxt``.
+    """
     names = schema.feature_names
     if not rows or not all(name in schema.numeric_features for name in names):
         return None
+    matrix = _parse_floats(rows, len(names))
+    if matrix is not None:
+        return matrix
     try:
         matrix = np.loadtxt(rows, delimiter=",", dtype=np.float64, ndmin=2, comments=None)
     except ValueError:
         return None
-    return matrix if matrix.shape[1] == len(names) else None
+    # loadtxt skips empty rows: then the matrix no longer lines up with the records
+    return matrix if matrix.shape == (len(rows), len(names)) else None
 
 
-CHUNK_BYTES = 4 << 20  # the vectorised passes stay cache-friendly on pieces of a few MiB
+_POW10 = np.array([10.0**k for k in range(23)])  # exact doubles: 10**22 is the largest
+_SIGNED_POW10 = np.concatenate((_POW10, -_POW10))
+_PAD = 24  # bytes of "0" before the text, so every token's last 16 bytes lie inside the buffer
+_TWO_53 = 2**53
+_TOKEN_BYTES = b"0123456789.-,\n"
+_HARD_BYTES = b"+eE"  # valid in a number, left to float(), which agrees with loadtxt on these bytes
+_U64 = np.uint64
+_ONES = _U64(0x0101010101010101)
+_HIGH_BITS = _U64(0x8080808080808080)
+_LOW7 = _U64(0x7F7F7F7F7F7F7F7F)
+# _TOP_BYTES[k]: the k most significant bytes of a little-endian word, i.e. its last k characters
+_TOP_BYTES = np.array([((1 << (8 * k)) - 1) << (8 * (8 - k)) for k in range(9)], dtype=np.uint64)
+
+
+def _byte_flags(word: npt.NDArray[np.uint64], byte: int) -> npt.NDArray[np.uint64]:
+    """0x80 in every byte of ``word`` equal to ``byte``, 0 elsewhere (exact: no borrow between bytes)."""
+    diff = word ^ (_ONES * _U64(byte))
+    nonzero = ((diff & _LOW7) + _LOW7) | diff
+    return ~nonzero & _HIGH_BITS
+
+
+def _digit_flags(word: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """0x80 in every byte of ``word`` that is an ASCII digit (bytes must be ASCII)."""
+    digits = word ^ (_ONES * _U64(0x30))
+    is_ten_or_more = (digits + _ONES * _U64(0x76)) & _HIGH_BITS
+    return ~is_ten_or_more & _HIGH_BITS
+
+
+def _digits_value(word: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """The 8 characters of each word (digits, other bytes as 0 digits) read as a decimal integer."""
+    digits = word ^ (_ONES * _U64(0x30))  # '0'..'9' -> 0..9; bytes are ASCII, so all stay below 0x80
+    other = (digits + _ONES * _U64(0x76)) & _HIGH_BITS  # 0x80 where the byte is 10 or more
+    digits &= ~((other >> _U64(7)) * _U64(0xFF))
+    digits = (digits * _U64(10) + (digits >> _U64(8))) & _U64(0x00FF00FF00FF00FF)
+    digits = (digits * _U64(100) + (digits >> _U64(16))) & _U64(0x0000FFFF0000FFFF)
+    value: npt.NDArray[np.uint64] = (digits * _U64(10000) + (digits >> _U64(32))) & _U64(0xFFFFFFFF)
+    return value
+
+
+def _parse_floats(rows: list[str], width: int) -> npt.NDArray[np.float64] | None:
+    """Rows of ``width`` comma-separated decimals to a (rows, width) matrix, equal bit for bit to
+    ``np.loadtxt(rows, delimiter=",")``; None when a row or token is anything else (then loadtxt decides).
+
+    A token ``-?digits[.digits]`` of at most 16 characters whose digits, read as one integer m, stay
+    below 2**53 is exactly ``m / 10**k`` (k digits after the point): both operands are exact doubles
+    and one IEEE division rounds correctly, as ``strtod`` does. Each token's last 16 bytes are read
+    as two little-endian words and turned into digits, dot and minus counts with SWAR arithmetic.
+    Other tokens made of digits, '.', '-', '+', 'e' and 'E' (exponents, long mantissas) go through
+    ``float()``, which parses that alphabet as loadtxt does (both use ``PyOS_string_to_double``).
+    Any other byte (spaces, 'nan', '_') gives None.
+    """
+    text = "\n".join(rows)
+    count = len(rows) * width
+    if not count or not text.isascii():
+        return None
+    raw = ("0" * _PAD + text + ",").encode("ascii")  # the trailing ',' is a sentinel, not data
+    leftover = raw.translate(None, _TOKEN_BYTES)
+    if leftover.translate(None, _HARD_BYTES):
+        return None
+    padded = np.frombuffer(raw, dtype=np.uint8)
+    tail = padded[_PAD:]  # the text and the sentinel: an empty last token still has a first byte
+    buf = tail[:-1]
+    is_sep = buf == ord(",")
+    is_sep |= buf == ord("\n")
+    seps = np.flatnonzero(is_sep)
+    if seps.size != count - 1:
+        return None
+    row_ends = np.append(buf[seps] == ord("\n"), True).reshape(len(rows), width)
+    if row_ends[:, :-1].any() or not row_ends[:, -1].all():
+        return None
+    starts = np.empty(count, dtype=np.intp)
+    starts[0] = 0
+    starts[1:] = seps + 1
+    ends = np.empty(count, dtype=np.intp)
+    ends[:-1] = seps
+    ends[-1] = buf.size
+    lengths = ends - starts
+    negative = tail[starts] == ord("-")
+    # unaligned little-endian words at every byte offset; a token's last 8 bytes are the word
+    # ending at its end, the 8 before them the word 8 bytes earlier
+    words = np.ndarray(shape=(len(raw) - 7,), dtype="<u8", buffer=raw, strides=(1,))
+    last_word = ends + (_PAD - 8)
+    high = words[last_word] & _TOP_BYTES[np.minimum(lengths, 8)]
+    low = words[last_word - 8] & _TOP_BYTES[np.clip(lengths - 8, 0, 8)]
+    dot_high, dot_low = _byte_flags(high, ord(".")), _byte_flags(low, ord("."))
+    dots = np.bitwise_count(dot_high) + np.bitwise_count(dot_low)
+    minuses = np.bitwise_count(_byte_flags(high, ord("-"))) + np.bitwise_count(_byte_flags(low, ord("-")))
+    hard = lengths > 16
+    hard |= dots > 1
+    hard |= minuses != negative
+    hard |= lengths <= dots + minuses  # no digit
+    if leftover:  # '+', 'e' or 'E' somewhere (else a token's bytes are digits, dots and minuses)
+        digit_count = np.bitwise_count(_digit_flags(high)) + np.bitwise_count(_digit_flags(low))
+        hard |= digit_count + dots + minuses != lengths
+    # the digits as one integer, the dot read as a 0 digit (dropped below), minus and padding as leading 0s
+    shifted = _digits_value(low) * _U64(10**8) + _digits_value(high)
+    hard |= shifted >= _U64(_TWO_53)
+    after_dot = np.where(
+        dot_low != 0,
+        8 + np.bitwise_count(~(dot_low * _U64(2) - _U64(1)) & _HIGH_BITS),
+        np.bitwise_count(~(dot_high * _U64(2) - _U64(1)) & _HIGH_BITS),
+    ).astype(np.intp)
+    exact = shifted.astype(np.float64)
+    # drop the dot's 0 digit: above * 10**(k+1) + below -> above * 10**k + below, with k = after_dot
+    divisor = _POW10[np.where(dots == 1, after_dot + 1, 22)]  # no dot: 10**22 > shifted, above = 0
+    above = np.floor(exact / divisor)  # exact: the rounded quotient of integers below 2**53 floors right
+    mantissa = exact - above * (divisor - _POW10[after_dot])
+    # a negative divisor negates the quotient exactly, and turns 0 into -0.0 as strtod does for "-0"
+    values: npt.NDArray[np.float64] = mantissa / _SIGNED_POW10[after_dot + 23 * negative]
+    redo = np.flatnonzero(hard)
+    if redo.size > count // 8:  # mostly long or exponent tokens: loadtxt is faster than float() each
+        return None
+    if redo.size:
+        try:
+            values[redo] = [
+                float(raw[start:end])
+                for start, end in zip(
+                    (starts[redo] + _PAD).tolist(), (ends[redo] + _PAD).tolist(), strict=True
+                )
+            ]
+        except ValueError:
+            return None
+    return values.reshape(len(rows), width)
+
+
+CHUNK_BYTES = 2 << 20  # the vectorised passes stay cache-friendly on pieces of a few MiB
 
 
 def parse_capture(data: bytes, schema: CaptureSchema) -> CaptureBatch:
@@ -286,17 +444,17 @@ def parse_capture(data: bytes, schema: CaptureSchema) -> CaptureBatch:
     if len(data) <= CHUNK_BYTES:
         return _parse_piece(data, schema)
     batches: list[CaptureBatch] = []
-    start = lines_before = 0
+    start = 0
     while start < len(data):
         cut = data.find(b"\n", start + CHUNK_BYTES)
         end = len(data) if cut < 0 else cut + 1
-        piece = data[start:end]
-        batch = _parse_piece(piece, schema)
-        batch.malformed_samples = [
-            MalformedRecord(line=s.line + lines_before, reason=s.reason) for s in batch.malformed_samples
-        ]
+        batch = _parse_piece(data[start:end], schema)
+        if batch.malformed_samples:  # line numbers within the piece -> within the object
+            lines_before = data.count(b"\n", 0, start)
+            batch.malformed_samples = [
+                MalformedRecord(line=s.line + lines_before, reason=s.reason) for s in batch.malformed_samples
+            ]
         batches.append(batch)
-        lines_before += piece.count(b"\n")
         start = end
     return concat_batches(batches)
 
@@ -354,7 +512,7 @@ def _parse_piece(data: bytes, schema: CaptureSchema) -> CaptureBatch:
 
 def _add_generic(builder: _Builder, line_no: int, line: str) -> None:
     try:
-        record = json.loads(line)
+        record = _loads(line)
         capture = record["captureData"]
         endpoint_input = capture["endpointInput"]
         endpoint_output = capture.get("endpointOutput")
@@ -427,9 +585,9 @@ def _looks_json(text: str, content_type: str) -> bool:
 
 def _input_rows(text: str, content_type: str, names: Sequence[str]) -> list[list[Any]]:
     if _looks_json(text, content_type) and "csv" not in content_type:
-        return _json_rows(json.loads(text), names)
+        return _json_rows(_loads(text), names)
     if "jsonlines" in content_type:
-        return [r for line in text.splitlines() if line.strip() for r in _json_rows(json.loads(line), names)]
+        return [r for line in text.splitlines() if line.strip() for r in _json_rows(_loads(line), names)]
     return [row for row in csv.reader(io.StringIO(text)) if row]
 
 
@@ -451,7 +609,7 @@ def _json_rows(payload: Any, names: Sequence[str]) -> list[list[Any]]:
 
 def _output_values(text: str, content_type: str, output_key: str | None) -> list[Any]:
     if _looks_json(text, content_type) and "csv" not in content_type:
-        return _json_outputs(json.loads(text), output_key)
+        return _json_outputs(_loads(text), output_key)
     values: list[Any] = []
     for row in csv.reader(io.StringIO(text)):
         if row:
@@ -574,7 +732,7 @@ def parse_ground_truth(data: bytes) -> GroundTruth:
             continue
         result.records += 1
         try:
-            record = json.loads(line)
+            record = _loads(line)
             truth = record["groundTruthData"]
             event_id = str(record["eventMetadata"]["eventId"])
             text = _decode(truth["data"], truth.get("encoding", "CSV"))
