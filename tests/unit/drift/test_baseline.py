@@ -31,11 +31,20 @@ def test_build_profiles_numeric_and_categorical(baseline: Baseline, training: di
     colour = baseline.feature("colour")
     assert isinstance(colour, CategoricalBaseline)
     assert set(colour.counts) == {"red", "green", "blue"}
-    # the label is not a feature; its distribution is the prediction baseline
+    # the label is not a feature, and without a prediction column there is no prediction baseline:
+    # comparing model outputs (often probabilities) with labels would flag drift that is not there
     assert baseline.target_spec.target == "label"
     assert baseline.target_spec.problem_type == "binary_classification"
+    assert baseline.prediction is None
+    assert "label" not in {f.name for f in baseline.features}
+
+
+def test_the_prediction_column_is_the_prediction_baseline(training) -> None:
+    scores = np.linspace(0.0, 1.0, len(training["label"]))
+    baseline = build_baseline({**training, "score_out": scores}, target="label", prediction="score_out")
     assert baseline.prediction is not None
-    assert baseline.prediction.name == "prediction"
+    assert baseline.prediction.name == "score_out"
+    assert "score_out" not in {f.name for f in baseline.features}
 
 
 def test_discrete_column_gets_one_bin_per_value_and_missing_rate() -> None:

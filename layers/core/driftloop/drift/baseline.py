@@ -143,8 +143,9 @@ def build_baseline(
 ) -> Baseline:
     """Profile training columns. Feature order is the column order minus target and prediction.
 
-    The prediction baseline is the prediction column if given, else the target's distribution (a
-    model's outputs should follow its labels), so prediction drift can be checked either way.
+    The prediction baseline is the prediction column (the model's outputs on the baseline data). Without
+    one, prediction drift is not checked: comparing outputs with labels would flag every classifier that
+    returns probabilities.
     """
     if not columns:
         raise BaselineError("no columns to build a baseline from")
@@ -163,11 +164,9 @@ def build_baseline(
         for name, values in columns.items()
         if name not in (target, prediction)
     ]
-    prediction_source = prediction or target
     prediction_baseline = None
-    if prediction_source is not None:
-        prediction_baseline = profile_column(prediction_source, columns[prediction_source], bins=bins)
-        prediction_baseline = prediction_baseline.model_copy(update={"name": prediction or "prediction"})
+    if prediction is not None:
+        prediction_baseline = profile_column(prediction, columns[prediction], bins=bins)
     target_profile = profile_column(target, columns[target], bins=bins) if target is not None else None
     spec = TargetSpec(
         target=target,
