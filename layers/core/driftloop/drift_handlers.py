@@ -78,7 +78,9 @@ _UNITS = {"None": MetricUnit.NoUnit, "Count": MetricUnit.Count, "Percent": Metri
 
 def emit_data_metrics(datapoints: list[MetricDatum], current: DriftFunctionSettings) -> None:
     """Model-Monitor-style metrics (``feature_baseline_drift_<f>`` ...) as EMF, per endpoint and model."""
-    metrics = EphemeralMetrics(namespace=DATA_METRICS_NAMESPACE, service="drift-check")
+    # service="" keeps Powertools from adding its `service` dimension: the dimension set stays Model
+    # Monitor's own, so dashboards and alarms written for Model Monitor metrics work unchanged.
+    metrics = EphemeralMetrics(namespace=DATA_METRICS_NAMESPACE, service="")
     metrics.add_dimension(name="Endpoint", value=current.endpoint_name)
     metrics.add_dimension(name="MonitoringSchedule", value=current.model_name)
     for datum in datapoints:
