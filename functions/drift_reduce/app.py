@@ -23,7 +23,7 @@ class MissingShardSummary(Exception):
 @event_parser(model=ReduceRequest)
 def lambda_handler(event: ReduceRequest, context: LambdaContext) -> dict[str, Any]:
     settings, ports = drift_handlers.settings(), drift_handlers.ports()
-    window = monitoring.CheckWindow(check_id=event.check_id, start=event.window_start, end=event.window_end)
+    window = event.window
     baseline, config = monitoring.load_check_baseline(ports, settings)
     summaries = []
     for uri in event.summary_uris:

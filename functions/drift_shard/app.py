@@ -23,7 +23,7 @@ class ShardReadError(Exception):
 @event_parser(model=ShardRequest)
 def lambda_handler(event: ShardRequest, context: LambdaContext) -> dict[str, Any]:
     settings, ports = drift_handlers.settings(), drift_handlers.ports()
-    window = monitoring.CheckWindow(check_id=event.check_id, start=event.window_start, end=event.window_end)
+    window = event.window
     manifest = ports.read(event.manifest_uri)
     if manifest is None:
         raise ShardReadError(f"shard manifest {event.manifest_uri} is missing")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from driftloop.adapters.drift_ports import AwsDriftPorts
 from driftloop.drift.report import MetricDatum
-from driftloop.monitoring import DriftCheckSettings
+from driftloop.monitoring import CheckWindow, DriftCheckSettings
 from driftloop.settings import load_settings
 
 DATA_METRICS_NAMESPACE = "driftloop/data-metrics"
@@ -25,22 +25,26 @@ class DriftFunctionSettings(DriftCheckSettings):
     state_machine_arn: str | None = Field(default=None, alias="DRIFT_STATE_MACHINE_ARN")
 
 
-class ShardRequest(BaseModel):
+class _WindowRequest(BaseModel):
+    """What every step of a sharded check receives: which check, over which window."""
+
     model_config = ConfigDict(extra="forbid")
 
     check_id: str = Field(min_length=1)
     window_start: datetime
     window_end: datetime
+
+    @property
+    def window(self) -> CheckWindow:
+        return CheckWindow(check_id=self.check_id, start=self.window_start, end=self.window_end)
+
+
+class ShardRequest(_WindowRequest):
     shard_index: int = Field(ge=0)
     manifest_uri: str = Field(pattern=r"^s3://[^/]+/.+")
 
 
-class ReduceRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    check_id: str = Field(min_length=1)
-    window_start: datetime
-    window_end: datetime
+class ReduceRequest(_WindowRequest):
     summary_uris: list[str]
 
 
