@@ -4,6 +4,8 @@ The whole batch is written together (a few conditional PUTs per partition rather
 so the handler does not use Powertools' per-record BatchProcessor; it returns the same
 ``batchItemFailures`` contract (ReportBatchItemFailures) for the messages whose object failed.
 Bad events are quarantined by the core with a reason and never fail the batch.
+
+The parser model, ``SqsBatch``, reads only the message ids and bodies (see its docstring for why).
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.parser.models import SqsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from driftloop.kpi.records import KpiWriterSettings
 from driftloop.kpi.store import S3CreateOnlyStore
-from driftloop.kpi.writer import ingest
+from driftloop.kpi.writer import SqsBatch, ingest
 from driftloop.observability import logger, metrics, tracer
 from driftloop.settings import load_settings
 
@@ -59,11 +60,11 @@ def _dependencies() -> tuple[WriterSettings, S3CreateOnlyStore]:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=SqsModel)
-def lambda_handler(event: SqsModel, context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+@event_parser(model=SqsBatch)
+def lambda_handler(event: SqsBatch, context: LambdaContext) -> dict[str, list[dict[str, str]]]:
     settings, store = _dependencies()
-    records = event.Records
-    bodies = [r.body if isinstance(r.body, str) else str(r.body) for r in records]
+    records = event["Records"]
+    bodies = [record["body"] for record in records]
     report = ingest(bodies, settings=settings, store=store, ingested_at=datetime.now(UTC))
     counts = report.counts()
     for key, metric_name in _METRICS.items():
@@ -85,4 +86,4 @@ def lambda_handler(event: SqsModel, context: LambdaContext) -> dict[str, list[di
             extra={"key": failed.key, "error": failed.error},
         )
     logger.info("batch written", extra={"counts": counts})
-    return report.batch_item_failures([r.messageId for r in records])
+    return report.batch_item_failures([record["messageId"] for record in records])

@@ -9,12 +9,22 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 
 from driftloop.drift_handlers import ReduceRequest, ShardRequest
 from driftloop.kpi.records import KpiEventEnvelope
+from driftloop.kpi.writer import SqsBatch
 
 
 def test_the_kpi_writer_sample_is_an_sqs_batch_of_bus_events(load_event) -> None:
     batch = parse(event=load_event("sqs/kpi-writer-batch.json"), model=SqsModel)
     envelopes = [KpiEventEnvelope.model_validate_json(record.body) for record in batch.Records]
     assert [e.detail_type for e in envelopes] == ["DriftCheckCompleted", "Conversion"]
+
+
+def test_the_writer_parser_model_reads_the_same_ids_and_bodies_as_powertools(load_event) -> None:
+    event = load_event("sqs/kpi-writer-batch.json")
+    full = parse(event=event, model=SqsModel)
+    slim = parse(event=event, model=SqsBatch)
+    assert [(r["messageId"], r["body"]) for r in slim["Records"]] == [
+        (r.messageId, r.body) for r in full.Records
+    ]
 
 
 def test_the_feedback_sample_is_an_iam_authorised_post(load_event) -> None:

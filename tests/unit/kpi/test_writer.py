@@ -3,9 +3,12 @@ from __future__ import annotations
 import gzip
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
 from driftloop.kpi.records import build_batch
 from driftloop.kpi.store import DirectoryCreateOnlyStore, ObjectStoreError, PutOutcome
-from driftloop.kpi.writer import ingest, write_batch
+from driftloop.kpi.writer import SqsBatch, ingest, write_batch
 
 INGESTED_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
@@ -92,3 +95,21 @@ def test_directory_store_is_create_only(tmp_path):
     assert store.put_if_absent(key, b"something else") is PutOutcome.ALREADY_EXISTS
     assert (tmp_path / key).read_bytes() == body
     assert [p.name for p in (tmp_path / key).parent.iterdir()] == ["k.json.gz"]  # no temp files left
+
+
+def test_the_writer_event_needs_message_ids_and_bodies() -> None:
+    record = {"messageId": "m-1", "body": "{}", "eventSource": "aws:sqs", "attributes": {"x": "1"}}
+    adapter = TypeAdapter(SqsBatch)  # what Powertools' event_parser validates with
+    assert adapter.validate_python({"Records": [record]}) == {"Records": [{"messageId": "m-1", "body": "{}"}]}
+    for broken in ({"Records": []}, {"Records": [{"messageId": "m-1"}]}, {"records": [record]}):
+        with pytest.raises(ValidationError):
+            adapter.validate_python(broken)
+
+
+def test_objects_are_standard_gzip_json_lines(settings, make_envelope):
+    batch = build_batch([make_envelope("a"), make_envelope("b")], settings=settings, ingested_at=INGESTED_AT)
+    (partition,) = batch.partitions
+    body = partition.encode()
+    assert body[:2] == b"\x1f\x8b"  # gzip magic; stdlib gzip (and Athena, DuckDB) read ISA-L's output
+    assert gzip.decompress(body).splitlines() == list(partition.lines)
+    assert partition.encode() == body  # mtime=0: the same lines give the same bytes
