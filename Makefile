@@ -56,6 +56,7 @@ validate: $(STAMP)
 
 build: $(STAMP)
 	$(BIN)/sam build --region $(REGION)
+	$(PY) -m driftloop_local check-build
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q -n 2

@@ -3,7 +3,11 @@
 Each handler is imported in a fresh interpreter (what a Lambda cold start pays for our code), against a
 baseline measured the same way in the same run: a fresh interpreter importing only boto3, which every
 function pays anyway. Prints seconds (median of ``--repeat`` runs) and the ratio to the baseline; then
-the unzipped size of the built core layer per top-level package (run ``sam build`` first for that part).
+the unzipped size of the built core layer per top-level package.
+
+After ``sam build`` the imports come from the built layer alone (``python -S`` plus the layer's
+directory, as /opt/python on Lambda). Without a build they come from the dev venv, which also holds
+packages the layer does not ship (awscrt, pyOpenSSL) that botocore then imports: an overestimate.
 
     python benchmarks/cold_start_bench.py [--repeat 5]
 """
@@ -34,11 +38,20 @@ spec.loader.exec_module(module)
 """
 
 
-def _timed(body: str, repeat: int) -> float:
+def _timed(body: str, repeat: int, layer: Path | None, *, bytecode: bool = True) -> float:
+    probe = _PROBE.format(body=body)
+    command = [sys.executable, "-c", probe]
+    if layer is not None:
+        # No site-packages: the standard library and the layer, as on Lambda; -B because /opt is read-only
+        # there, so bytecode the layer does not ship is compiled again at every cold start. Without
+        # ``bytecode``, Python looks for .pyc files in an empty prefix only: a layer built without them.
+        hide = [] if bytecode else ["-X", "pycache_prefix=/nonexistent/driftloop-bench"]
+        on_layer = f"import sys; sys.path.insert(0, {str(layer)!r})\n{probe}"
+        command = [sys.executable, "-S", "-B", *hide, "-c", on_layer]
     samples = []
     for _ in range(repeat):
         output = subprocess.run(
-            [sys.executable, "-c", _PROBE.format(body=body)],
+            command,
             capture_output=True,
             text=True,
             check=True,
@@ -66,14 +79,25 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    baseline = _timed("import boto3", args.repeat)
+    layer = LAYER if LAYER.is_dir() else None
+    print(
+        "imports from the built layer only (as on Lambda)"
+        if layer
+        else "imports from the dev venv (no .aws-sam/build: an overestimate, see the docstring)"
+    )
+    baseline = _timed("import boto3", args.repeat, layer)
     print(f"baseline: fresh interpreter importing boto3: {baseline * 1000:.0f} ms")
-    print(f"{'handler':<16} {'import (ms)':>12} {'x baseline':>11}")
+    header = f"{'handler':<16} {'import (ms)':>12} {'x baseline':>11}"
+    print(header + (f" {'without .pyc (ms)':>18} {'x slower':>9}" if layer else ""))
     for app in sorted((ROOT / "functions").glob("*/app.py")):
-        seconds = _timed(_HANDLER.format(path=str(app)), args.repeat)
-        print(f"{app.parent.name:<16} {seconds * 1000:>12.0f} {seconds / baseline:>11.2f}")
+        seconds = _timed(_HANDLER.format(path=str(app)), args.repeat, layer)
+        row = f"{app.parent.name:<16} {seconds * 1000:>12.0f} {seconds / baseline:>11.2f}"
+        if layer:  # the same layer as SAM's python builder ships it: sources only
+            source_only = _timed(_HANDLER.format(path=str(app)), args.repeat, layer, bytecode=False)
+            row += f" {source_only * 1000:>18.0f} {source_only / seconds:>9.2f}"
+        print(row)
 
-    if not LAYER.is_dir():
+    if layer is None:
         print("\n(no .aws-sam/build/CoreLayer: run `sam build` to measure the layer)")
         return 0
     sizes = sorted(

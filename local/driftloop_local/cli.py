@@ -1,4 +1,8 @@
-"""Command line of the local stack: ``up``, ``invoke``, ``fire-schedule``, ``demo``, ``check-asl``."""
+"""Command line of the local stack and its checks.
+
+``up``, ``invoke``, ``fire-schedule``, ``demo``, ``dashboard``; ``check-asl``, ``check-build``,
+``sync-queries``.
+"""
 
 from __future__ import annotations
 
@@ -103,6 +107,16 @@ def cmd_check_asl(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_check_build(args: argparse.Namespace) -> int:
+    from driftloop_local import buildcheck
+
+    problems = buildcheck.check(ROOT)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"sam build output: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
 def cmd_sync_queries(args: argparse.Namespace) -> int:
     from driftloop_local import sync
 
@@ -186,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
 
     check = commands.add_parser("check-asl", help="static checks of statemachines/*.asl.json")
     check.set_defaults(run=cmd_check_asl)
+
+    check_build = commands.add_parser(
+        "check-build", help="handlers import from the sam build alone; layers ship compiled bytecode"
+    )
+    check_build.set_defaults(run=cmd_check_build)
 
     dashboard = commands.add_parser("dashboard", help="render the KPI named queries of a running local stack")
     dashboard.add_argument("--days", type=int, default=7, help="days back from today (default 7)")
