@@ -6,8 +6,8 @@ read-only file system. Two things can differ and are checked here:
 
 * every function's handler imports from its build directory plus the built layers alone (a dependency
   missing from layers/core/requirements.txt, or a stale build cache, fails here rather than in AWS);
-* every module of a layer ships its compiled bytecode (layers/core/Makefile), since Lambda cannot
-  write __pycache__ and would otherwise compile each module again at every cold start.
+* every module of a layer ships hash-based compiled bytecode (layers/core/Makefile), since Lambda
+  cannot write __pycache__ and would otherwise compile each module again at every cold start.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import importlib, sys
 sys.path[:0] = {paths!r}
 module = importlib.import_module({module!r})
 assert callable(getattr(module, {attribute!r})), "no handler {module}.{attribute}"
-allowed = tuple(sys.path[:{count}] + [sys.base_prefix])
+allowed = tuple(path.rstrip("/") + "/" for path in sys.path[:{count}] + [sys.base_prefix])
 outside = sorted(
     name for name, loaded in sys.modules.items()
     if getattr(loaded, "__file__", None) and not loaded.__file__.startswith(allowed)
@@ -44,12 +44,23 @@ def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]
     }
 
 
+def _hash_based(pyc: Path) -> bool:
+    """True for a hash-based .pyc (PEP 552 flags bit 0). Timestamp-based ones are useless in a layer:
+    the zip `sam package` builds dates every file 1980, so Python finds them stale and recompiles."""
+    try:
+        with pyc.open("rb") as handle:
+            header = handle.read(8)
+    except OSError:
+        return False
+    return len(header) == 8 and bool(int.from_bytes(header[4:8], "little") & 0b1)
+
+
 def missing_bytecode(layer_python: Path) -> list[Path]:
-    """Modules under ``layer_python`` without a ``__pycache__/<name>.<cache tag>.pyc`` beside them."""
+    """Modules under ``layer_python`` without a hash-based ``__pycache__/<name>.<cache tag>.pyc``."""
     return sorted(
         source
         for source in layer_python.rglob("*.py")
-        if not (source.parent / "__pycache__" / f"{source.stem}.{_CACHE_TAG}.pyc").is_file()
+        if not _hash_based(source.parent / "__pycache__" / f"{source.stem}.{_CACHE_TAG}.pyc")
     )
 
 
@@ -68,13 +79,17 @@ def check(root: Path) -> list[str]:
         stale = missing_bytecode(layer_python)
         if stale:
             shown = ", ".join(str(path.relative_to(layer_python)) for path in stale[:5])
-            problems.append(f"{logical_id}: {len(stale)} module(s) without compiled bytecode, e.g. {shown}")
+            problems.append(
+                f"{logical_id}: {len(stale)} module(s) without hash-based compiled bytecode, e.g. {shown}"
+            )
+    function_globals = template.get("Globals", {}).get("Function", {})
     for logical_id, properties in _resources(template, "AWS::Serverless::Function").items():
         function_dir = build / logical_id
         if not function_dir.is_dir():
             problems.append(f"{logical_id}: no build at {function_dir} (run sam build)")
             continue
-        module, _, attribute = str(properties["Handler"]).rpartition(".")
+        handler = str(properties.get("Handler", function_globals.get("Handler", "")))
+        module, _, attribute = handler.rpartition(".")
         paths = [str(function_dir), *layer_paths]
         probe = _IMPORT_PROBE.format(paths=paths, module=module, attribute=attribute, count=len(paths))
         # -S: no site-packages; -B: nothing written, as on Lambda's read-only file system.
@@ -88,6 +103,5 @@ def check(root: Path) -> list[str]:
         )
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-            handler = properties["Handler"]
             problems.append(f"{logical_id}: handler {handler} does not import from the build: {last}")
     return problems

@@ -49,8 +49,16 @@ def test_a_complete_build_passes(built: Path) -> None:
 def test_a_layer_module_without_bytecode_is_reported(built: Path) -> None:
     (built / ".aws-sam/build/CoreLayer/python/scoring/extra.py").write_text("X = 1\n")
     (problem,) = buildcheck.check(built)
-    assert "CoreLayer: 1 module(s) without compiled bytecode" in problem
+    assert "CoreLayer: 1 module(s) without hash-based compiled bytecode" in problem
     assert "scoring/extra.py" in problem
+
+
+def test_timestamp_based_bytecode_counts_as_missing(built: Path) -> None:
+    # What pip writes: valid until `sam package` zips the layer with 1980 dates on every file.
+    layer = built / ".aws-sam/build/CoreLayer/python"
+    compileall.compile_dir(layer, quiet=1, force=True, invalidation_mode=PycInvalidationMode.TIMESTAMP)
+    (problem,) = buildcheck.check(built)
+    assert "1 module(s) without hash-based compiled bytecode, e.g. scoring/__init__.py" in problem
 
 
 def test_a_dependency_missing_from_the_build_is_reported(built: Path) -> None:
