@@ -27,6 +27,9 @@ def bad_bodies(make_envelope, make_deployed_detail):
         ('{"id": "no-envelope"}', QuarantineReason.INVALID_ENVELOPE),
         (make_envelope("naive-time", time="2026-11-26T14:05:00"), QuarantineReason.INVALID_ENVELOPE),
         (make_envelope("epoch-time", time=1764165900), QuarantineReason.INVALID_ENVELOPE),
+        # valid offsets whose UTC instant falls outside datetime's range
+        (make_envelope("before-year-1", time="0001-01-01T00:30:00+01:00"), QuarantineReason.INVALID_ENVELOPE),
+        (make_envelope("after-9999", time="9999-12-31T23:59:59-01:00"), QuarantineReason.INVALID_ENVELOPE),
         (make_envelope("string-detail", detail='{"a": 1}'), QuarantineReason.DETAIL_NOT_OBJECT),
         (make_envelope("list-detail", detail=[1, 2]), QuarantineReason.DETAIL_NOT_OBJECT),
         (
@@ -82,7 +85,7 @@ def test_bad_input_never_poisons_the_valid_events_of_the_batch(settings, make_en
     assert counts["accepted"] + counts["quarantined"] == len(bodies)  # nothing dropped
     assert counts["quarantined"] == len(cases)
     assert counts["quarantined_body_not_json"] == 4
-    assert counts["quarantined_invalid_envelope"] == 4
+    assert counts["quarantined_invalid_envelope"] == 6
     assert counts["quarantined_detail_not_object"] == 3
     assert counts["quarantined_detail_too_large"] == 1
     assert counts["quarantined_contract_violation"] == 2
@@ -153,3 +156,27 @@ def test_size_limit_is_configurable_and_measured_in_utf8_bytes(settings, make_en
     assert (batch.counts()["quarantined_detail_too_large"], batch.accepted) == (
         (1, 0) if limit == 1 else (0, 1)
     )
+
+
+def test_an_unforeseen_failure_quarantines_that_message_only(settings, make_envelope, monkeypatch):
+    from driftloop.kpi import records
+
+    def explode(detail_type, detail):
+        if detail.get("boom"):
+            raise RuntimeError("validator crashed")
+        return None
+
+    monkeypatch.setattr(records, "parse_detail", explode)
+    good = make_envelope("good", source="driftloop", detail_type="ModelDeployed", detail={"ok": 1})
+    boom = make_envelope("boom", source="driftloop", detail_type="ModelDeployed", detail={"boom": 1})
+
+    batch = build([good, boom], settings)
+
+    assert batch.accepted == 1
+    (item,) = batch.quarantined
+    assert (item.message_index, item.reason, item.error) == (
+        1,
+        QuarantineReason.UNEXPECTED_ERROR,
+        "RuntimeError: validator crashed",
+    )
+    assert item.raw_body == boom

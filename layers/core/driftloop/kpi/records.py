@@ -104,6 +104,9 @@ class QuarantineReason(StrEnum):
     DETAIL_NOT_OBJECT = "detail_not_object"
     DETAIL_TOO_LARGE = "detail_too_large"
     CONTRACT_VIOLATION = "contract_violation"
+    # A failure this module did not foresee: the message is kept with the exception's text rather than
+    # failing the whole batch (which would send up to 10,000 good messages to the DLQ with it).
+    UNEXPECTED_ERROR = "unexpected_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +334,14 @@ def _accept_precise(body: str, settings: KpiWriterSettings, *, ingested_at: str)
     """(partition as event_type/dt/hour, event id, record line) or ``_Rejected``."""
     envelope = _parse_envelope(body)
     detail_json = _detail_json(envelope, settings)
-    dt, hour, event_time = _utc_parts(envelope.time)
+    try:
+        dt, hour, event_time = _utc_parts(envelope.time)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:30:00+01:00 has no UTC datetime
+        raise _Rejected(
+            QuarantineReason.INVALID_ENVELOPE,
+            f"time {envelope.time.isoformat()} has no UTC equivalent",
+            envelope,
+        ) from exc
     line = record_line(
         envelope, detail_json, event_time, ingested_at=ingested_at, writer_version=settings.writer_version
     )
@@ -350,7 +360,11 @@ def _time_parts(value: str) -> tuple[str, str, str] | None:
             _TIME_PARTS.clear()
         # EventBridge's own format is already what _utc_parts would write: skip the datetime formatting.
         canonical = _CANONICAL_UTC.fullmatch(value) is not None
-        parts = _TIME_PARTS[value] = (value[:10], value[11:13], value) if canonical else _utc_parts(moment)
+        try:
+            parts = (value[:10], value[11:13], value) if canonical else _utc_parts(moment)
+        except OverflowError:
+            return None  # out of UTC's range: the precise path words the error
+        _TIME_PARTS[value] = parts
     return parts
 
 
@@ -445,24 +459,34 @@ def build_batch(
     quarantined: list[QuarantinedMessage] = []
     duplicates = 0
     for index, body in enumerate(bodies):
-        accepted = _accept_fast(body, settings, ingested_at=ingested) if fast_path else None
-        if accepted is None:
-            try:
+        try:
+            accepted = _accept_fast(body, settings, ingested_at=ingested) if fast_path else None
+            if accepted is None:
                 accepted = _accept_precise(body, settings, ingested_at=ingested)
-            except _Rejected as rejected:
-                known = rejected.envelope
-                quarantined.append(
-                    QuarantinedMessage(
-                        message_index=index,
-                        reason=rejected.reason,
-                        error=rejected.error,
-                        raw_body=body,
-                        event_id=known.id if known else None,
-                        source=known.source if known else None,
-                        detail_type=known.detail_type if known else None,
-                    )
+        except _Rejected as rejected:
+            known = rejected.envelope
+            quarantined.append(
+                QuarantinedMessage(
+                    message_index=index,
+                    reason=rejected.reason,
+                    error=rejected.error,
+                    raw_body=body,
+                    event_id=known.id if known else None,
+                    source=known.source if known else None,
+                    detail_type=known.detail_type if known else None,
                 )
-                continue
+            )
+            continue
+        except Exception as exc:  # one message must not fail the batch (see UNEXPECTED_ERROR)
+            quarantined.append(
+                QuarantinedMessage(
+                    message_index=index,
+                    reason=QuarantineReason.UNEXPECTED_ERROR,
+                    error=f"{type(exc).__name__}: {exc}",
+                    raw_body=body,
+                )
+            )
+            continue
         partition, event_id, line = accepted
         accumulator = accumulators.get(partition)
         if accumulator is None:
