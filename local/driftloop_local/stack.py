@@ -28,6 +28,7 @@ from botocore.config import Config
 from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from driftloop_local import s3policy
 from driftloop_local.athena import AthenaOnDuckDB
 from driftloop_local.dispatch import Dispatcher, SqsMapping
 from driftloop_local.runtime import FunctionSpec, HandlerRuntime
@@ -120,6 +121,7 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        s3policy.clear()
         if self.athena is not None:
             self.athena.uninstall()
         self.dispatcher.uninstall()
@@ -411,16 +413,22 @@ class LocalStack:
 
     def _create_bucket_policy(self, res: BuiltResource, *_: Any) -> None:
         """moto enforces bucket policies but evaluates conditions without their context keys (it would
-        deny every request under a conditional Deny), so conditional statements are left out locally."""
+        deny every request under a conditional Deny), so conditional statements go to ``s3policy``,
+        which enforces those it can on PutObject; the rest are listed as not applied."""
         document = dict(res.properties["PolicyDocument"])
-        kept = [s for s in document["Statement"] if "Condition" not in s]
-        for statement in document["Statement"]:
-            if "Condition" in statement:
-                self.adaptations.append(
-                    f"{res.logical_id}.{statement.get('Sid', '?')}: conditional, not applied"
-                )
-        document["Statement"] = kept
-        self.client("s3").put_bucket_policy(Bucket=res.properties["Bucket"], Policy=json.dumps(document))
+        bucket = res.properties["Bucket"]
+        conditional = [s for s in document["Statement"] if "Condition" in s]
+        enforced = [s for s in conditional if s3policy.enforceable(s)]
+        for statement in conditional:
+            sid = f"{res.logical_id}.{statement.get('Sid', '?')}"
+            self.adaptations.append(
+                f"{sid}: conditional, enforced on PutObject by driftloop_local.s3policy"
+                if statement in enforced
+                else f"{sid}: conditional, not applied"
+            )
+        s3policy.register(bucket, enforced)
+        document["Statement"] = [s for s in document["Statement"] if "Condition" not in s]
+        self.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
 
     def _create_table(self, res: BuiltResource, *_: Any) -> None:
         props = res.properties

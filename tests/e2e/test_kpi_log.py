@@ -140,6 +140,10 @@ def test_written_objects_cannot_be_overwritten_or_deleted(stack: LocalStack) -> 
             Bucket=bucket, Key=key, Body=b"tampered", IfNoneMatch="*", ServerSideEncryption="AES256"
         )
     assert overwrite.value.response["Error"]["Code"] == "PreconditionFailed"
+    with pytest.raises(ClientError) as blind_overwrite:  # no If-None-Match: a new version, if allowed
+        s3.put_object(Bucket=bucket, Key=key, Body=b"tampered", ServerSideEncryption="AES256")
+    assert blind_overwrite.value.response["Error"]["Code"] == "AccessDenied"  # DenyWritesThatCouldOverwrite
+    assert len(s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]) == 1
     with pytest.raises(ClientError) as delete:
         s3.delete_object(Bucket=bucket, Key=key)
     assert delete.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403  # bucket policy DenyDeletes

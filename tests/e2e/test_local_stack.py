@@ -63,12 +63,14 @@ def test_every_template_resource_exists_in_the_stack(stack: LocalStack, plain_cl
         assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
         rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
         assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    # moto evaluates policies without condition keys: conditional statements are left out and listed
+    # moto evaluates policies without condition keys: conditional statements go to driftloop_local.s3policy
+    enforced = "conditional, enforced on PutObject by driftloop_local.s3policy"
     assert sorted(stack.adaptations) == [
-        "ArtifactsBucketPolicy.DenyInsecureTransport: conditional, not applied",
-        "AthenaResultsBucketPolicy.DenyInsecureTransport: conditional, not applied",
-        "KpiEventsBucketPolicy.DenyInsecureTransport: conditional, not applied",
-        "KpiEventsBucketPolicy.DenyUnencryptedWrites: conditional, not applied",
+        f"ArtifactsBucketPolicy.DenyInsecureTransport: {enforced}",
+        f"AthenaResultsBucketPolicy.DenyInsecureTransport: {enforced}",
+        f"KpiEventsBucketPolicy.DenyInsecureTransport: {enforced}",
+        f"KpiEventsBucketPolicy.DenyUnencryptedWrites: {enforced}",
+        f"KpiEventsBucketPolicy.DenyWritesThatCouldOverwrite: {enforced}",
     ]
     dynamodb = plain_client("dynamodb")
     for table in (outputs["StateTableName"], outputs["IdempotencyTableName"]):
