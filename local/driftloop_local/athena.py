@@ -7,8 +7,9 @@ SQL (with its ``ExecutionParameters``) runs on DuckDB over the KPI bucket of the
 stored as Athena returns them (a header row, then VarCharValue cells) and written as CSV to the
 workgroup's output location. A query DuckDB rejects leaves the execution FAILED.
 
-Limits: only the KPI tables (``kpi_events_raw`` and the ``kpi_events`` view) exist; every value is
-returned as varchar; data-scanned statistics are zero.
+Like Athena, it reads only the ``event_type`` values the Glue table's partition projection enumerates
+(``projection.event_type.values``). Limits: only the KPI tables (``kpi_events_raw`` and the
+``kpi_events`` view) exist; every value is returned as varchar; data-scanned statistics are zero.
 """
 
 from __future__ import annotations
@@ -42,8 +43,17 @@ def _cell(value: Any) -> dict[str, str]:
 
 
 class AthenaOnDuckDB:
-    def __init__(self, *, bucket: str, endpoint_url: str, region: str, account_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        endpoint_url: str,
+        region: str,
+        account_id: str,
+        event_types: list[str] | None = None,
+    ) -> None:
         self.bucket = bucket
+        self.event_types = event_types
         self.endpoint_url = endpoint_url
         self.region = region
         self.account_id = account_id
@@ -66,7 +76,10 @@ class AthenaOnDuckDB:
         parameters = [_unquote(p) for p in (execution.execution_parameters or [])]
         try:
             with KpiDuckDB.over_s3(
-                bucket=self.bucket, endpoint_url=self.endpoint_url, region=self.region
+                bucket=self.bucket,
+                endpoint_url=self.endpoint_url,
+                region=self.region,
+                event_types=self.event_types,
             ) as db:
                 rows = db.execute(execution.query, parameters)
         except Exception as error:  # DuckDB's and sqlglot's errors: the query failed, as in Athena

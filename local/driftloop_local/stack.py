@@ -153,10 +153,15 @@ class LocalStack:
             if resource.type == "AWS::Glue::Table" and "Location" in resource.properties["TableInput"].get(
                 "StorageDescriptor", {}
             ):
-                location = resource.properties["TableInput"]["StorageDescriptor"]["Location"]
-                bucket = location.removeprefix("s3://").split("/", 1)[0]
+                table = resource.properties["TableInput"]
+                bucket = table["StorageDescriptor"]["Location"].removeprefix("s3://").split("/", 1)[0]
+                projected = table.get("Parameters", {}).get("projection.event_type.values")
                 self.athena = AthenaOnDuckDB(
-                    bucket=bucket, endpoint_url=self.endpoint_url, region=self.region, account_id=ACCOUNT_ID
+                    bucket=bucket,
+                    endpoint_url=self.endpoint_url,
+                    region=self.region,
+                    account_id=ACCOUNT_ID,
+                    event_types=[t for t in str(projected).split(",") if t] if projected else None,
                 )
                 self.athena.install()
                 return

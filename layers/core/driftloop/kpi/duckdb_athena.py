@@ -11,7 +11,7 @@ Glue table's column types; ``kpi_events`` is created from the same ``kpi_events_
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
@@ -69,16 +69,21 @@ def _struct(mapping: Mapping[str, str]) -> str:
 class KpiDuckDB:
     """A DuckDB connection with ``kpi_events_raw`` and ``kpi_events`` over one KPI log root."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, root: str) -> None:
+    def __init__(
+        self, connection: duckdb.DuckDBPyConnection, root: str, *, event_types: Collection[str] | None = None
+    ) -> None:
+        """``event_types``: the values Athena's partition projection enumerates for ``event_type``. Athena
+        never reads partitions outside them, so neither does this table (None: every stored type)."""
         self.connection = connection
         self.root = root.rstrip("/")
+        self.event_types = None if event_types is None else sorted(set(event_types))
         connection.execute("SET TimeZone = 'UTC'")  # from_iso8601_timestamp -> TIMESTAMPTZ, shown in UTC
         self.refresh_views()
 
     @classmethod
-    def over_directory(cls, root: Path | str) -> Self:
+    def over_directory(cls, root: Path | str, *, event_types: Collection[str] | None = None) -> Self:
         """Read ``<root>/events/...`` from the local file system (e.g. a synced copy of the bucket)."""
-        return cls(cls._connect(), str(Path(root).resolve()))
+        return cls(cls._connect(), str(Path(root).resolve()), event_types=event_types)
 
     @classmethod
     def over_s3(
@@ -90,6 +95,7 @@ class KpiDuckDB:
         access_key_id: str = "testing",
         secret_access_key: str = "testing",
         log_http: bool = False,
+        event_types: Collection[str] | None = None,
     ) -> Self:
         """Read ``s3://<bucket>/events/...`` from an S3-compatible endpoint (the moto server), path-style.
 
@@ -113,7 +119,7 @@ class KpiDuckDB:
         )
         if log_http:
             connection.execute("CALL enable_logging('HTTP')")
-        return cls(connection, f"s3://{bucket}")
+        return cls(connection, f"s3://{bucket}", event_types=event_types)
 
     @staticmethod
     def _connect() -> duckdb.DuckDBPyConnection:
@@ -130,9 +136,17 @@ class KpiDuckDB:
         (file_count,) = self._one("SELECT count(*) FROM glob(?)", [pattern])
         self.connection.execute(
             f"CREATE OR REPLACE VIEW {RAW_TABLE_NAME} AS {self._raw_select(pattern, file_count)}"
+            + self._projection_filter()
         )
         for view in view_definitions().values():
             self.connection.execute(to_duckdb(view.sql))
+
+    def _projection_filter(self) -> str:
+        if self.event_types is None:
+            return ""
+        if not self.event_types:
+            return " WHERE false"
+        return f" WHERE event_type IN ({', '.join(_literal(t) for t in self.event_types)})"
 
     @staticmethod
     def _raw_select(pattern: str, file_count: int) -> str:
