@@ -253,3 +253,25 @@ def test_fast_path_agrees_on_generated_envelopes(fields, data):
 )
 def test_fast_path_agrees_on_number_and_string_text(number, text):
     assert_agree(body(detail={"s": text}).replace('{"s"', '{"n": ' + number + ', "s"'))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.integers(0, 9999),
+    st.integers(0, 19),
+    st.integers(0, 39),
+    st.integers(0, 29),
+    st.integers(0, 69),
+    st.integers(0, 69),
+)
+def test_eventbridge_shaped_times_are_refused_exactly_when_the_model_refuses(year, month, day, h, m, s):
+    # The fast path checks strings of EventBridge's shape with fromisoformat instead of the model.
+    text = f"{year:04d}-{month:02d}-{day:02d}T{h:02d}:{m:02d}:{s:02d}Z"
+    records._TIME_PARTS.clear()
+    parts = records._time_parts(text)
+    try:
+        records._EVENT_TIME.validate_json(json.dumps(text))
+    except ValueError:
+        assert parts is None
+    else:
+        assert parts == (text[:10], text[11:13], text)
