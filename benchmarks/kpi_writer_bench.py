@@ -319,7 +319,7 @@ def main() -> int:
             decode_s.append(seconds)
             handler_s, metrics = handler_invocation(handler, event)
             puts.append(metrics["ObjectsWritten"])
-            stored.append(metrics["BytesWritten"] / metrics["EventsAccepted"])
+            stored.append(metrics["BytesWritten"] / metrics["EventsWritten"])
             baseline_event = sqs_event(make_bodies(args.events, args.platform_share, seed=2 * round_ + 1))
             baseline_s = straightforward_invocation(baseline_event, store)
             rates.append(args.events / handler_s)

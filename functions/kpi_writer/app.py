@@ -25,9 +25,10 @@ from driftloop.observability import logger, metrics, tracer
 from driftloop.settings import load_settings
 
 _METRICS = {
-    "accepted": "EventsAccepted",
+    "accepted": "EventsAccepted",  # valid events in this delivery
+    "events_written": "EventsWritten",  # first stored by this delivery: each event counted once
     "duplicates_in_batch": "DuplicatesInBatch",
-    "quarantined": "EventsQuarantined",
+    "quarantined_written": "EventsQuarantined",  # first quarantined by this delivery
     "objects_written": "ObjectsWritten",
     "objects_already_present": "ObjectsAlreadyPresent",
     "objects_failed": "ObjectsFailed",

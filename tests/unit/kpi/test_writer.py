@@ -42,6 +42,7 @@ def test_one_object_per_partition_plus_one_for_quarantine(settings, make_envelop
     ]
     counts = report.counts()
     assert (counts["objects_written"], counts["accepted"], counts["quarantined"]) == (3, 2, 1)
+    assert (counts["events_written"], counts["quarantined_written"]) == (2, 1)
     assert counts["bytes_written"] == sum(len(body) for body in store.objects.values())
     assert report.batch_item_failures(["m0", "m1", "m2"]) == {"batchItemFailures": []}
 
@@ -62,6 +63,8 @@ def test_replayed_batch_writes_nothing_new(settings, make_envelope):
     assert store.objects == before
     assert replay.counts()["objects_written"] == 0
     assert replay.counts()["objects_already_present"] == 2
+    # metrics count first writes only: the redelivery adds nothing
+    assert (replay.counts()["events_written"], replay.counts()["quarantined_written"]) == (0, 0)
 
 
 def test_failed_put_fails_only_the_messages_in_that_object(settings, make_envelope):

@@ -17,7 +17,7 @@ from typing import Annotated, TypedDict
 
 from pydantic import Field
 
-from driftloop.kpi.records import BuiltBatch, KpiWriterSettings, build_batch
+from driftloop.kpi.records import QUARANTINE_PREFIX, BuiltBatch, KpiWriterSettings, build_batch
 from driftloop.kpi.store import CreateOnlyStore, ObjectStoreError, PutOutcome
 
 
@@ -61,6 +61,11 @@ class WriteReport:
         )
         counts["objects_failed"] = sum(1 for w in self.writes if w.outcome is None)
         counts["bytes_written"] = sum(w.size_bytes for w in self.writes if w.outcome is PutOutcome.WRITTEN)
+        # Only what this delivery stored for the first time: a redelivered batch adds nothing, so these
+        # metrics count each event once however often SQS delivers it.
+        written = [w for w in self.writes if w.outcome is PutOutcome.WRITTEN]
+        counts["events_written"] = sum(w.records for w in written if not w.key.startswith(QUARANTINE_PREFIX))
+        counts["quarantined_written"] = sum(w.records for w in written if w.key.startswith(QUARANTINE_PREFIX))
         counts["failed_messages"] = len(self.failed_message_indexes)
         return counts
 
