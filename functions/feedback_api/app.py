@@ -6,7 +6,7 @@ keyed on caller and id); the same id with a different body is a 409, never a sil
 No ``from __future__ import annotations`` here: the resolver reads the route's annotations at runtime.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from driftloop.adapters.bus import publish
 from driftloop.contracts import FeedbackReceived
@@ -38,6 +38,12 @@ class FeedbackRequest(BaseModel):
     rating: int | None = Field(default=None, ge=1, le=5)
     label: str | None = Field(default=None, max_length=256)
     comment: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Self:
+        if self.rating is None and self.label is None and not self.comment:
+            raise ValueError("feedback needs a rating, a label or a comment")
+        return self
 
 
 app = APIGatewayRestResolver(enable_validation=True)

@@ -169,9 +169,19 @@ def test_a_reused_feedback_id_with_different_feedback_is_a_conflict(
 
 def test_feedback_with_unknown_fields_is_refused(feedback_aws: str, load_handler, lambda_context) -> None:
     handler = load_handler("feedback_api")
-    response = handler.lambda_handler(api_event({"feedback_id": "fb-1", "admin": True}), lambda_context)
+    response = handler.lambda_handler(
+        api_event({"feedback_id": "fb-1", "rating": 3, "admin": True}), lambda_context
+    )
     assert response["statusCode"] == 422
     assert "admin" in response["body"]
+
+
+def test_feedback_that_says_nothing_is_refused(feedback_aws: str, load_handler, lambda_context) -> None:
+    handler = load_handler("feedback_api")
+    response = handler.lambda_handler(api_event({"feedback_id": "fb-2", "comment": ""}), lambda_context)
+    assert response["statusCode"] == 422
+    assert json.loads(response["body"])["detail"] == [{"loc": ["body"], "type": "value_error"}]
+    assert "Messages" not in boto3.client("sqs").receive_message(QueueUrl=feedback_aws)  # nothing published
 
 
 def test_types_missing_from_the_projection_are_stored_and_counted(
