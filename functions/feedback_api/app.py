@@ -41,7 +41,7 @@ class FeedbackRequest(BaseModel):
 
     @model_validator(mode="after")
     def _says_something(self) -> Self:
-        if self.rating is None and self.label is None and not self.comment:
+        if self.rating is None and not (self.label or "").strip() and not (self.comment or "").strip():
             raise ValueError("feedback needs a rating, a label or a comment")
         return self
 

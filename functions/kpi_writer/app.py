@@ -1,9 +1,10 @@
 """KPI writer: SQS batches of bus events -> write-once objects in the KPI bucket.
 
-The whole batch is written together (a few conditional PUTs per partition rather than one per event),
-so the handler does not use Powertools' per-record BatchProcessor; it returns the same
-``batchItemFailures`` contract (ReportBatchItemFailures) for the messages whose object failed.
-Bad events are quarantined by the core with a reason and never fail the batch.
+The whole batch is written together (a few conditional PUTs per partition rather than one per event);
+then Powertools' BatchProcessor goes over the records and fails exactly those whose object could not be
+written, so the partial-batch response (ReportBatchItemFailures) follows Powertools' rules, including
+raising when every record failed. Bad events are quarantined by the core with a reason and never fail
+the batch. (The processor's pass costs ~1 us per record, about 5% of an invocation.)
 
 The parser model, ``SqsBatch``, reads only the message ids and bodies (see its docstring for why).
 """
@@ -14,6 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
@@ -26,9 +30,13 @@ from driftloop.settings import load_settings
 
 _METRICS = {
     "accepted": "EventsAccepted",  # valid events in this delivery
-    "events_written": "EventsWritten",  # first stored by this delivery: each event counted once
+    # In objects this delivery wrote first: an identical redelivery adds nothing. A redelivery batched
+    # with other messages gets a new object key and counts again (kpi_events deduplicates; exact
+    # distinct counts come from Athena).
+    "events_written": "EventsWritten",
     "duplicates_in_batch": "DuplicatesInBatch",
-    "quarantined_written": "EventsQuarantined",  # first quarantined by this delivery
+    "quarantined_written": "EventsQuarantined",
+    "quarantined_unexpected_error": "QuarantinedUnexpected",  # alarmed: a bug, not bad input
     "objects_written": "ObjectsWritten",
     "objects_already_present": "ObjectsAlreadyPresent",
     "objects_failed": "ObjectsFailed",
@@ -48,7 +56,12 @@ class WriterSettings(KpiWriterSettings):
         return frozenset(t.strip() for t in self.queryable_event_types.split(",") if t.strip())
 
 
+class ObjectNotStoredError(RuntimeError):
+    """The KPI log object holding this message could not be written; SQS will deliver it again."""
+
+
 _state: dict[str, Any] = {}
+_processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def _dependencies() -> tuple[WriterSettings, S3CreateOnlyStore]:
@@ -62,7 +75,7 @@ def _dependencies() -> tuple[WriterSettings, S3CreateOnlyStore]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=SqsBatch)
-def lambda_handler(event: SqsBatch, context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+def lambda_handler(event: SqsBatch, context: LambdaContext) -> PartialItemFailureResponse:
     settings, store = _dependencies()
     records = event["Records"]
     bodies = [record["body"] for record in records]
@@ -87,4 +100,12 @@ def lambda_handler(event: SqsBatch, context: LambdaContext) -> dict[str, list[di
             extra={"key": failed.key, "error": failed.error},
         )
     logger.info("batch written", extra={"counts": counts})
-    return report.batch_item_failures([record["messageId"] for record in records])
+    not_stored = {records[index]["messageId"] for index in report.failed_message_indexes}
+
+    def confirm_stored(record: SQSRecord) -> None:
+        if record.message_id in not_stored:
+            raise ObjectNotStoredError(f"message {record.message_id}: its KPI log object was not written")
+
+    return process_partial_response(
+        event=dict(event), record_handler=confirm_stored, processor=_processor, context=context
+    )

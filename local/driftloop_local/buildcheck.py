@@ -12,6 +12,7 @@ read-only file system. Two things can differ and are checked here:
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -44,15 +45,21 @@ def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]
     }
 
 
-def _hash_based(pyc: Path) -> bool:
-    """True for a hash-based .pyc (PEP 552 flags bit 0). Timestamp-based ones are useless in a layer:
-    the zip `sam package` builds dates every file 1980, so Python finds them stale and recompiles."""
+def _hash_based_and_current(source: Path, pyc: Path) -> bool:
+    """True for a hash-based .pyc (PEP 552 flags bit 0) compiled from ``source`` as it is now.
+
+    Timestamp-based ones are useless in a layer: the zip `sam package` builds dates every file 1980, so
+    Python finds them stale and recompiles. Unchecked-hash ones are never compared with the source by
+    Python, so this compares them: a stale one would run old code silently.
+    """
     try:
         with pyc.open("rb") as handle:
-            header = handle.read(8)
+            header = handle.read(16)
     except OSError:
         return False
-    return len(header) == 8 and bool(int.from_bytes(header[4:8], "little") & 0b1)
+    if len(header) < 16 or not int.from_bytes(header[4:8], "little") & 0b1:
+        return False
+    return header[8:16] == importlib.util.source_hash(source.read_bytes())
 
 
 def missing_bytecode(layer_python: Path) -> list[Path]:
@@ -60,7 +67,9 @@ def missing_bytecode(layer_python: Path) -> list[Path]:
     return sorted(
         source
         for source in layer_python.rglob("*.py")
-        if not _hash_based(source.parent / "__pycache__" / f"{source.stem}.{_CACHE_TAG}.pyc")
+        if not _hash_based_and_current(
+            source, source.parent / "__pycache__" / f"{source.stem}.{_CACHE_TAG}.pyc"
+        )
     )
 
 

@@ -9,13 +9,14 @@ would refuse every request. The stack hands this module the template's condition
 * keys ``s3:if-none-match`` and ``s3:x-amz-server-side-encryption`` (from the request headers) and
   ``aws:SecureTransport`` (always "true": the local endpoint has no TLS, it stands in for HTTPS).
 
-Statements with any other action, operator or key are not enforced locally; the stack lists them as
-adaptations. Only PutObject is covered: it is the call the write-once and encryption rules are about.
+Statements with any other action, operator or key (or with NotResource) are not enforced locally; the
+stack lists them as adaptations. Only PutObject is checked: CopyObject and multipart uploads, which AWS
+would refuse under the same statements, are not (the platform uses neither on these buckets).
 """
 
 from __future__ import annotations
 
-import fnmatch
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +49,7 @@ def enforceable(statement: Mapping[str, Any]) -> bool:
     conditions = statement.get("Condition", {})
     return (
         statement.get("Effect") == "Deny"
+        and "NotResource" not in statement
         and bool(actions & {"s3:PutObject", "s3:*"})
         and set(conditions) <= SUPPORTED_OPERATORS
         and all(set(keys) <= SUPPORTED_KEYS for keys in conditions.values())
@@ -80,6 +82,11 @@ def _context(headers: Mapping[str, str]) -> dict[str, str]:
     return context
 
 
+def _arn_pattern(pattern: str) -> re.Pattern[str]:
+    """IAM's resource wildcards: ``*`` and ``?`` only (fnmatch would also read ``[...]`` as a class)."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+
+
 def _key_matches(operator: str, actual: str | None, expected: list[Any]) -> bool:
     wanted = [str(v).lower() if isinstance(v, bool) else str(v) for v in expected]
     if operator == "Null":
@@ -99,7 +106,7 @@ def denied_by(bucket: str, key: str, headers: Mapping[str, str]) -> str | None:
     context = _context(headers)
     for statement in _denies.get(bucket, []):
         resources = [str(r) for r in _as_list(statement.get("Resource", []))]
-        if not any(fnmatch.fnmatchcase(resource, pattern) for pattern in resources):
+        if not any(_arn_pattern(pattern).fullmatch(resource) for pattern in resources):
             continue
         if all(
             _key_matches(operator, context.get(name), _as_list(expected))

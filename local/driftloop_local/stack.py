@@ -427,7 +427,7 @@ class LocalStack:
         for statement in conditional:
             sid = f"{res.logical_id}.{statement.get('Sid', '?')}"
             self.adaptations.append(
-                f"{sid}: conditional, enforced on PutObject by driftloop_local.s3policy"
+                f"{sid}: conditional, enforced on PutObject (not copy or multipart) by {s3policy.__name__}"
                 if statement in enforced
                 else f"{sid}: conditional, not applied"
             )

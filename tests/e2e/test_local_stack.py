@@ -64,7 +64,7 @@ def test_every_template_resource_exists_in_the_stack(stack: LocalStack, plain_cl
         rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
         assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     # moto evaluates policies without condition keys: conditional statements go to driftloop_local.s3policy
-    enforced = "conditional, enforced on PutObject by driftloop_local.s3policy"
+    enforced = "conditional, enforced on PutObject (not copy or multipart) by driftloop_local.s3policy"
     assert sorted(stack.adaptations) == [
         f"ArtifactsBucketPolicy.DenyInsecureTransport: {enforced}",
         f"AthenaResultsBucketPolicy.DenyInsecureTransport: {enforced}",

@@ -10,9 +10,12 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from driftloop.adapters.clients import reset_clients
+from driftloop.kpi.store import S3CreateOnlyStore
 
 BUCKET = "kpi-events-test"
 PLATFORM_ENV = {
@@ -80,13 +83,43 @@ def test_writer_stores_valid_events_encrypted_and_quarantines_the_rest(
     assert json.loads(record["detail"]) == good["detail"]
 
 
-def test_writer_reports_only_the_failed_object_messages(
+def test_writer_reports_only_the_messages_whose_object_failed(
+    aws: None, load_handler, lambda_context, load_event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = load_handler("kpi_writer")
+    s3 = boto3.client("s3")
+    real_put = s3.put_object
+
+    def throttled_for_model_deployed(**kwargs: Any) -> Any:
+        if "event_type=ModelDeployed/" in kwargs["Key"]:
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "slow down"}}, "PutObject")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(s3, "put_object", throttled_for_model_deployed)
+    monkeypatch.setattr(
+        handler,
+        "_dependencies",
+        lambda: (handler.load_settings(handler.WriterSettings), S3CreateOnlyStore(BUCKET, s3=s3)),
+    )
+    deployed, checked = (
+        load_event("platform/ModelDeployed.json"),
+        load_event("platform/DriftCheckCompleted.json"),
+    )
+    event = sqs_event([json.dumps(checked), json.dumps(deployed), json.dumps(checked | {"id": "other"})])
+
+    assert handler.lambda_handler(event, lambda_context) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert [key.split("/")[1] for key in keys] == ["event_type=DriftCheckCompleted"]
+
+
+def test_writer_raises_when_no_object_could_be_written(
     aws: None, load_handler, lambda_context, load_event
 ) -> None:
     handler = load_handler("kpi_writer")
     boto3.client("s3").delete_bucket(Bucket=BUCKET)  # every PUT now fails
     event = sqs_event([json.dumps(load_event("platform/ModelDeployed.json"))])
-    assert handler.lambda_handler(event, lambda_context) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    with pytest.raises(BatchProcessingError):  # Powertools' rule: the whole batch is retried
+        handler.lambda_handler(event, lambda_context)
 
 
 @pytest.fixture
@@ -178,7 +211,9 @@ def test_feedback_with_unknown_fields_is_refused(feedback_aws: str, load_handler
 
 def test_feedback_that_says_nothing_is_refused(feedback_aws: str, load_handler, lambda_context) -> None:
     handler = load_handler("feedback_api")
-    response = handler.lambda_handler(api_event({"feedback_id": "fb-2", "comment": ""}), lambda_context)
+    response = handler.lambda_handler(
+        api_event({"feedback_id": "fb-2", "label": "", "comment": "  "}), lambda_context
+    )
     assert response["statusCode"] == 422
     assert json.loads(response["body"])["detail"] == [{"loc": ["body"], "type": "value_error"}]
     assert "Messages" not in boto3.client("sqs").receive_message(QueueUrl=feedback_aws)  # nothing published

@@ -76,3 +76,10 @@ def test_a_missing_build_is_reported(built: Path) -> None:
     assert buildcheck.check(built) == [
         f"ScoreFunction: no build at {built / '.aws-sam/build/ScoreFunction'} (run sam build)"
     ]
+
+
+def test_bytecode_older_than_its_source_counts_as_missing(built: Path) -> None:
+    source = built / ".aws-sam/build/CoreLayer/python/scoring/__init__.py"
+    source.write_text("def score(x):\n    return 3 * x\n")  # edited after compiling
+    (problem,) = buildcheck.check(built)
+    assert "e.g. scoring/__init__.py" in problem

@@ -53,8 +53,16 @@ def test_put_object_headers_against_the_kpi_bucket_policy(policy, headers, denie
     assert s3policy.denied_by(BUCKET, "events/a.json.gz", headers) == denied_by
 
 
-def test_other_buckets_and_unregistered_statements_are_not_affected(policy) -> None:
-    assert s3policy.denied_by("another-bucket", "k", {}) is None
+def test_other_buckets_and_other_prefixes_are_not_affected() -> None:
+    events_only = {**WRITE_ONCE, "Resource": f"arn:aws:s3:::{BUCKET}/events/[ab]*"}
+    s3policy.register(BUCKET, [events_only])
+    try:
+        assert s3policy.denied_by("another-bucket", "events/a", {}) is None
+        assert s3policy.denied_by(BUCKET, "quarantine/a", {}) is None
+        assert s3policy.denied_by(BUCKET, "events/a", {}) is None  # [ab] is literal in IAM, not a class
+        assert s3policy.denied_by(BUCKET, "events/[ab]x", {}) == "DenyWritesThatCouldOverwrite"
+    finally:
+        s3policy.clear()
 
 
 def test_only_statements_it_can_evaluate_are_enforceable() -> None:
@@ -63,3 +71,7 @@ def test_only_statements_it_can_evaluate_are_enforceable() -> None:
     assert not s3policy.enforceable({**ENCRYPTED, "Action": "s3:GetObject"})
     assert not s3policy.enforceable({**ENCRYPTED, "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}})
     assert not s3policy.enforceable({**ENCRYPTED, "Condition": {"StringEquals": {"s3:prefix": "x"}}})
+    not_resource = {k: v for k, v in ENCRYPTED.items() if k != "Resource"} | {
+        "NotResource": "arn:aws:s3:::x/*"
+    }
+    assert not s3policy.enforceable(not_resource)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from driftloop.kpi import records
@@ -256,6 +256,10 @@ def test_fast_path_agrees_on_number_and_string_text(number, text):
 
 
 @settings(max_examples=500, deadline=None)
+@example(2026, 11, 26, 24, 0, 0)  # hour 24: some fromisoformat versions take it, the model must decide
+@example(2026, 12, 31, 23, 59, 60)  # a leap second
+@example(2024, 2, 29, 12, 0, 0)
+@example(2025, 2, 29, 12, 0, 0)
 @given(
     st.integers(0, 9999),
     st.integers(0, 19),
@@ -275,3 +279,18 @@ def test_eventbridge_shaped_times_are_refused_exactly_when_the_model_refuses(yea
         assert parts is None
     else:
         assert parts == (text[:10], text[11:13], text)
+
+
+@pytest.mark.parametrize("depth", [150, 199, 200, 201, 254])
+def test_deeply_nested_details_get_the_precise_paths_verdict(depth):
+    detail: dict[str, Any] = {}
+    inner = detail
+    for _ in range(depth - 1):
+        inner["a"] = {}
+        inner = inner["a"]
+    text = body(detail=detail)
+    roomy = KpiWriterSettings(KPI_BUCKET="kpi-bucket")  # the default 256 KB limit: depth decides
+    fast = build_batch([text], settings=roomy, ingested_at=INGESTED_AT)
+    reference = build_batch([text], settings=roomy, ingested_at=INGESTED_AT, fast_path=False)
+    assert batch_view(fast) == batch_view(reference)
+    assert fast.accepted == (1 if depth <= 200 else 0)  # the envelope adds one level

@@ -180,3 +180,25 @@ def test_an_unforeseen_failure_quarantines_that_message_only(settings, make_enve
         "RuntimeError: validator crashed",
     )
     assert item.raw_body == boom
+
+
+def test_a_fast_path_failure_falls_back_to_the_precise_path(settings, make_envelope, monkeypatch):
+    from driftloop.kpi import records
+
+    def broken(*args, **kwargs):
+        raise KeyError("fast path bug")
+
+    monkeypatch.setattr(records, "_accept_fast", broken)
+    batch = build([make_envelope("a")], settings)
+    assert (batch.accepted, batch.quarantined) == (1, ())
+
+
+def test_memory_and_recursion_errors_fail_the_batch(settings, make_envelope, monkeypatch):
+    from driftloop.kpi import records
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(records, "_accept_precise", exhausted)
+    with pytest.raises(MemoryError):  # not a property of the message: SQS delivers the batch again
+        build(["not json"], settings)

@@ -14,11 +14,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# Worst case for one call: 4 attempts x (3 s connect + 10 s without a byte) = 52 s, inside the KPI
-# writer's 60 s timeout, so a stuck PUT fails its messages (redelivered) instead of timing the batch out.
+# Worst case for one call: 3 attempts x (3 s connect + 10 s without a byte) plus standard-mode backoff
+# (under 3 s) is about 42 s, inside the KPI writer's 60 s timeout, so a stuck PUT fails its messages
+# (redelivered) instead of timing the batch out.
 # read_timeout is per socket read, not per transfer: large capture objects stream well within it.
 RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
+    retries={"mode": "standard", "max_attempts": 3},
     connect_timeout=3,
     read_timeout=10,
     user_agent_extra="driftloop",

@@ -3,8 +3,8 @@
 This is what the writer Lambda calls::
 
     report = ingest(bodies, settings=settings, store=S3CreateOnlyStore(settings.bucket), ingested_at=now)
-    report.counts()                              # -> metrics
-    report.batch_item_failures(message_ids)      # -> {"batchItemFailures": [...]}
+    report.counts()                  # -> metrics
+    report.failed_message_indexes    # -> the messages SQS must deliver again (the handler's batch failures)
 """
 
 from __future__ import annotations
@@ -61,21 +61,13 @@ class WriteReport:
         )
         counts["objects_failed"] = sum(1 for w in self.writes if w.outcome is None)
         counts["bytes_written"] = sum(w.size_bytes for w in self.writes if w.outcome is PutOutcome.WRITTEN)
-        # Only what this delivery stored for the first time: a redelivered batch adds nothing, so these
-        # metrics count each event once however often SQS delivers it.
+        # Only objects this delivery stored first: an identical redelivery adds nothing. (A redelivery in a
+        # differently composed batch has another key, so its events are stored and counted again.)
         written = [w for w in self.writes if w.outcome is PutOutcome.WRITTEN]
         counts["events_written"] = sum(w.records for w in written if not w.key.startswith(QUARANTINE_PREFIX))
         counts["quarantined_written"] = sum(w.records for w in written if w.key.startswith(QUARANTINE_PREFIX))
         counts["failed_messages"] = len(self.failed_message_indexes)
         return counts
-
-    def batch_item_failures(self, message_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
-        """The SQS partial-batch response for ``message_ids`` (in the order the bodies were given)."""
-        return {
-            "batchItemFailures": [
-                {"itemIdentifier": message_ids[index]} for index in sorted(self.failed_message_indexes)
-            ]
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +89,12 @@ def _write_one(target: _Target, store: CreateOnlyStore) -> ObjectWrite:
     return ObjectWrite(key=target.key, outcome=outcome, size_bytes=len(body), records=target.records)
 
 
-def write_batch(batch: BuiltBatch, store: CreateOnlyStore, *, max_concurrency: int = 8) -> WriteReport:
+def write_batch(batch: BuiltBatch, store: CreateOnlyStore, *, max_concurrency: int = 32) -> WriteReport:
     """PUT every partition object and the quarantine object; a failed PUT fails only its messages.
 
     PUTs run concurrently (botocore releases the GIL while it waits on the network): on AWS a PUT takes
-    tens of milliseconds, and a batch spanning an hour boundary has several partitions.
+    tens of milliseconds, and a batch spanning an hour boundary has several partitions. Up to 32 at once
+    (event types x hours of one batch): one wave, so a stuck S3 costs one client timeout budget, not several.
     """
     targets = [_Target(p.object_key, p.encode, len(p.lines), p.message_indexes) for p in batch.partitions]
     if batch.quarantine is not None:
