@@ -11,7 +11,7 @@ The parser model, ``SqsBatch``, reads only the message ids and bodies (see its d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -24,7 +24,7 @@ from pydantic import Field
 
 from driftloop.kpi.records import KpiWriterSettings
 from driftloop.kpi.store import S3CreateOnlyStore
-from driftloop.kpi.writer import SqsBatch, ingest
+from driftloop.kpi.writer import SqsBatch, ingest, not_queryable
 from driftloop.observability import logger, metrics, tracer
 from driftloop.settings import load_settings
 
@@ -49,6 +49,12 @@ class WriterSettings(KpiWriterSettings):
         default="",
         alias="KPI_QUERYABLE_EVENT_TYPES",
         description="Comma-separated event_type values Athena's partition projection enumerates.",
+    )
+
+    queryable_from: date = Field(
+        default=date(2020, 1, 1),
+        alias="KPI_QUERYABLE_FROM",
+        description="First dt of the partition projection (template parameter KpiProjectionStart).",
     )
 
     @property
@@ -85,15 +91,16 @@ def lambda_handler(event: SqsBatch, context: LambdaContext) -> PartialItemFailur
         metrics.add_metric(name=metric_name, unit=MetricUnit.Count, value=counts.get(key, 0))
     metrics.add_metric(name="BytesWritten", unit=MetricUnit.Bytes, value=counts.get("bytes_written", 0))
     if settings.queryable:
-        hidden = {
-            p.partition.event_type: len(p.event_ids)
-            for p in report.batch.partitions
-            if p.partition.event_type not in settings.queryable
-        }
-        # Stored all the same; Athena shows them once the type is added to BusinessEventTypes.
+        hidden = not_queryable(
+            report.batch.partitions,
+            event_types=settings.queryable,
+            first_day=settings.queryable_from,
+            today=datetime.now(UTC).date(),
+        )
+        # Stored all the same; Athena shows them once the type or the date is inside the projection.
         metrics.add_metric(name="EventsNotQueryable", unit=MetricUnit.Count, value=sum(hidden.values()))
         if hidden:
-            logger.warning("event types missing from the partition projection", extra={"types": hidden})
+            logger.warning("events outside Athena's partition projection", extra={"partitions": hidden})
     for failed in (write for write in report.writes if write.outcome is None):
         logger.error(
             "object write failed; its messages will be redelivered",

@@ -7,9 +7,10 @@ SQL (with its ``ExecutionParameters``) runs on DuckDB over the KPI bucket of the
 stored as Athena returns them (a header row, then VarCharValue cells) and written as CSV to the
 workgroup's output location. A query DuckDB rejects leaves the execution FAILED.
 
-Like Athena, it reads only the ``event_type`` values the Glue table's partition projection enumerates
-(``projection.event_type.values``). Limits: only the KPI tables (``kpi_events_raw`` and the
-``kpi_events`` view) exist; every value is returned as varchar; data-scanned statistics are zero.
+Like Athena, it reads only the partitions the Glue table's projection lists
+(``projection.event_type.values`` and ``projection.dt.range``). Limits: only the KPI tables
+(``kpi_events_raw`` and the ``kpi_events`` view) exist; every value is returned as varchar;
+data-scanned statistics are zero.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ class AthenaOnDuckDB:
         region: str,
         account_id: str,
         event_types: list[str] | None = None,
+        dt_range: str | None = None,
     ) -> None:
         self.bucket = bucket
         self.event_types = event_types
+        self.dt_range = dt_range
         self.endpoint_url = endpoint_url
         self.region = region
         self.account_id = account_id
@@ -80,6 +83,7 @@ class AthenaOnDuckDB:
                 endpoint_url=self.endpoint_url,
                 region=self.region,
                 event_types=self.event_types,
+                dt_range=self.dt_range,
             ) as db:
                 rows = db.execute(execution.query, parameters)
         except Exception as error:  # DuckDB's and sqlglot's errors: the query failed, as in Athena

@@ -155,13 +155,15 @@ class LocalStack:
             ):
                 table = resource.properties["TableInput"]
                 bucket = table["StorageDescriptor"]["Location"].removeprefix("s3://").split("/", 1)[0]
-                projected = table.get("Parameters", {}).get("projection.event_type.values")
+                projection = table.get("Parameters", {})
+                projected = projection.get("projection.event_type.values")
                 self.athena = AthenaOnDuckDB(
                     bucket=bucket,
                     endpoint_url=self.endpoint_url,
                     region=self.region,
                     account_id=ACCOUNT_ID,
                     event_types=[t for t in str(projected).split(",") if t] if projected else None,
+                    dt_range=projection.get("projection.dt.range"),
                 )
                 self.athena.install()
                 return

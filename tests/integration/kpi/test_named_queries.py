@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -234,3 +235,33 @@ def test_escaped_partition_values_read_back_as_the_detail_type(tmp_path):
         rows = db.execute("SELECT detail_type, event_type FROM kpi_events")
 
     assert rows == [{"detail_type": odd_type, "event_type": odd_type}]
+
+
+def test_the_local_tables_read_only_what_the_partition_projection_lists(tmp_path: Path) -> None:
+    # Athena never reads partitions outside projection.event_type.values and projection.dt.range.
+    today = datetime.now(UTC).date()
+    stored = [
+        ("Purchase", "2019-05-01"),
+        ("Purchase", today.isoformat()),
+        ("Purchase", (today + timedelta(days=1)).isoformat()),
+        ("Purchase", (today + timedelta(days=2)).isoformat()),
+        ("Refund", today.isoformat()),
+    ]
+    for event_type, dt in stored:
+        folder = tmp_path / f"events/event_type={event_type}/dt={dt}/hour=10"
+        folder.mkdir(parents=True)
+        record = {
+            "id": f"{event_type}-{dt}",
+            "detail_type": event_type,
+            "time": f"{dt}T10:00:00Z",
+            "detail": "{}",
+        }
+        (folder / "a.json.gz").write_bytes(gzip.compress((json.dumps(record) + "\n").encode()))
+    query = "SELECT event_type, dt FROM kpi_events_raw ORDER BY dt"
+
+    with KpiDuckDB.over_directory(tmp_path) as everything:
+        assert len(everything.execute(query)) == len(stored)
+    with KpiDuckDB.over_directory(
+        tmp_path, event_types=["Purchase", "Conversion"], dt_range="2020-01-01,NOW+1DAYS"
+    ) as projected:
+        assert [(row["event_type"], row["dt"]) for row in projected.execute(query)] == stored[1:3]

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import gzip
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from driftloop.kpi.records import build_batch
 from driftloop.kpi.store import DirectoryCreateOnlyStore, ObjectStoreError, PutOutcome
-from driftloop.kpi.writer import SqsBatch, ingest, write_batch
+from driftloop.kpi.writer import SqsBatch, ingest, not_queryable, write_batch
 
 INGESTED_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
@@ -113,3 +113,27 @@ def test_objects_are_standard_gzip_json_lines(settings, make_envelope):
     assert body[:2] == b"\x1f\x8b"  # gzip magic; stdlib gzip (and Athena, DuckDB) read ISA-L's output
     assert gzip.decompress(body).splitlines() == list(partition.lines)
     assert partition.encode() == body  # mtime=0: the same lines give the same bytes
+
+
+def test_events_outside_the_partition_projection_are_reported(settings, make_envelope):
+    bodies = [
+        make_envelope("listed"),  # Conversion, 2026-11-26
+        make_envelope("unlisted", detail_type="Refund"),
+        make_envelope("too-old", time="2019-12-31T23:00:00Z"),
+        make_envelope("next-day", time="2026-11-27T23:00:00Z"),
+        make_envelope("too-far-ahead", time="2026-11-28T00:00:00Z"),
+    ]
+    batch = build_batch(bodies, settings=settings, ingested_at=INGESTED_AT)
+
+    hidden = not_queryable(
+        batch.partitions,
+        event_types=frozenset({"Conversion"}),
+        first_day=date(2020, 1, 1),
+        today=date(2026, 11, 26),
+    )
+
+    assert hidden == {
+        "events/event_type=Conversion/dt=2019-12-31/hour=23/": 1,
+        "events/event_type=Conversion/dt=2026-11-28/hour=00/": 1,
+        "events/event_type=Refund/dt=2026-11-26/hour=14/": 1,
+    }

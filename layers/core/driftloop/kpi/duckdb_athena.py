@@ -58,6 +58,19 @@ def httpfs_extension_path() -> Path:
     return path
 
 
+def _projection_day(bound: str) -> str:
+    """A ``projection.dt.range`` bound as DuckDB SQL: a yyyy-MM-dd date, ``NOW`` or ``NOW[+-]<n>DAYS``."""
+    bound = bound.strip()
+    relative = re.fullmatch(r"NOW(?:([+-])(\d+)DAYS)?", bound)
+    if relative is None:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", bound) is None:
+            raise DuckDBSetupError(f"unsupported projection.dt.range bound {bound!r}")
+        return _literal(bound)
+    sign, days = relative.groups()
+    offset = f" {sign} INTERVAL {int(days)} DAY" if sign else ""
+    return f"strftime(current_date{offset}, '%Y-%m-%d')"
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -70,20 +83,29 @@ class KpiDuckDB:
     """A DuckDB connection with ``kpi_events_raw`` and ``kpi_events`` over one KPI log root."""
 
     def __init__(
-        self, connection: duckdb.DuckDBPyConnection, root: str, *, event_types: Collection[str] | None = None
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        root: str,
+        *,
+        event_types: Collection[str] | None = None,
+        dt_range: str | None = None,
     ) -> None:
-        """``event_types``: the values Athena's partition projection enumerates for ``event_type``. Athena
-        never reads partitions outside them, so neither does this table (None: every stored type)."""
+        """``event_types`` and ``dt_range``: what Athena's partition projection lists (the Glue table's
+        ``projection.event_type.values`` and ``projection.dt.range``, e.g. ``2020-01-01,NOW+1DAYS``).
+        Athena never reads partitions outside them, so neither does this table (None: no limit)."""
         self.connection = connection
         self.root = root.rstrip("/")
         self.event_types = None if event_types is None else sorted(set(event_types))
+        self.dt_range = dt_range
         connection.execute("SET TimeZone = 'UTC'")  # from_iso8601_timestamp -> TIMESTAMPTZ, shown in UTC
         self.refresh_views()
 
     @classmethod
-    def over_directory(cls, root: Path | str, *, event_types: Collection[str] | None = None) -> Self:
+    def over_directory(
+        cls, root: Path | str, *, event_types: Collection[str] | None = None, dt_range: str | None = None
+    ) -> Self:
         """Read ``<root>/events/...`` from the local file system (e.g. a synced copy of the bucket)."""
-        return cls(cls._connect(), str(Path(root).resolve()), event_types=event_types)
+        return cls(cls._connect(), str(Path(root).resolve()), event_types=event_types, dt_range=dt_range)
 
     @classmethod
     def over_s3(
@@ -96,6 +118,7 @@ class KpiDuckDB:
         secret_access_key: str = "testing",
         log_http: bool = False,
         event_types: Collection[str] | None = None,
+        dt_range: str | None = None,
     ) -> Self:
         """Read ``s3://<bucket>/events/...`` from an S3-compatible endpoint (the moto server), path-style.
 
@@ -119,7 +142,7 @@ class KpiDuckDB:
         )
         if log_http:
             connection.execute("CALL enable_logging('HTTP')")
-        return cls(connection, f"s3://{bucket}", event_types=event_types)
+        return cls(connection, f"s3://{bucket}", event_types=event_types, dt_range=dt_range)
 
     @staticmethod
     def _connect() -> duckdb.DuckDBPyConnection:
@@ -142,11 +165,16 @@ class KpiDuckDB:
             self.connection.execute(to_duckdb(view.sql))
 
     def _projection_filter(self) -> str:
-        if self.event_types is None:
-            return ""
-        if not self.event_types:
-            return " WHERE false"
-        return f" WHERE event_type IN ({', '.join(_literal(t) for t in self.event_types)})"
+        conditions = []
+        if self.event_types is not None:
+            listed = ", ".join(_literal(t) for t in self.event_types)
+            conditions.append(f"event_type IN ({listed})" if listed else "false")
+        if self.dt_range is not None:
+            conditions += [
+                f"dt {op} {_projection_day(bound)}"
+                for op, bound in zip((">=", "<="), self.dt_range.split(","), strict=True)
+            ]
+        return " WHERE " + " AND ".join(conditions) if conditions else ""
 
     @staticmethod
     def _raw_select(pattern: str, file_count: int) -> str:

@@ -12,12 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, TypedDict
 
 from pydantic import Field
 
-from driftloop.kpi.records import QUARANTINE_PREFIX, BuiltBatch, KpiWriterSettings, build_batch
+from driftloop.kpi.records import (
+    QUARANTINE_PREFIX,
+    BuiltBatch,
+    KpiWriterSettings,
+    PartitionBatch,
+    build_batch,
+)
 from driftloop.kpi.store import CreateOnlyStore, ObjectStoreError, PutOutcome
 
 
@@ -120,3 +126,21 @@ def ingest(
 ) -> WriteReport:
     """``build_batch`` then ``write_batch``: the whole writer invocation minus the Lambda plumbing."""
     return write_batch(build_batch(bodies, settings=settings, ingested_at=ingested_at), store)
+
+
+def not_queryable(
+    partitions: Sequence[PartitionBatch], *, event_types: frozenset[str], first_day: date, today: date
+) -> dict[str, int]:
+    """Events stored where Athena's partition projection does not look, by partition prefix.
+
+    The projection enumerates ``event_types`` and dates from ``first_day`` to a day after today
+    (template.yaml, ``projection.dt.range``). Such events are kept; they show up in Athena once the
+    type is added to BusinessEventTypes or the date enters the range.
+    """
+    last_day = (today + timedelta(days=1)).isoformat()
+    return {
+        batch.partition.prefix: len(batch.event_ids)
+        for batch in partitions
+        if batch.partition.event_type not in event_types
+        or not first_day.isoformat() <= batch.partition.dt <= last_day
+    }
