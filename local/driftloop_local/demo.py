@@ -205,8 +205,13 @@ def _kpi(stack: LocalStack, out_dir: Path) -> bool:
         "business_source": "acme.checkout",
         "business_detail_type": "Conversion",
     }
+    athena = stack.athena  # read what Athena would: the Glue table's partition projection
     with KpiDuckDB.over_s3(
-        bucket=stack.outputs["KpiEventsBucketName"], endpoint_url=stack.endpoint_url, region=stack.region
+        bucket=stack.outputs["KpiEventsBucketName"],
+        endpoint_url=stack.endpoint_url,
+        region=stack.region,
+        event_types=athena.event_types if athena else None,
+        dt_range=athena.dt_range if athena else None,
     ) as db:
         results = db.run_all(parameters)
     for row in results["events_per_type_per_day"]:
