@@ -158,8 +158,27 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         "business_source": args.business_source,
         "business_detail_type": args.business_detail_type,
     }
+    # Read what Athena would: the partitions the Glue table's projection lists.
+    import boto3
+
+    from driftloop.kpi.queries import RAW_TABLE_NAME
+
+    glue = boto3.client(
+        "glue",
+        endpoint_url=outputs["EndpointUrl"],
+        region_name=outputs["Region"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    table = glue.get_table(DatabaseName=outputs["KpiDatabaseName"], Name=RAW_TABLE_NAME)["Table"]
+    projection = table.get("Parameters", {})
+    listed = projection.get("projection.event_type.values")
     with KpiDuckDB.over_s3(
-        bucket=outputs["KpiEventsBucketName"], endpoint_url=outputs["EndpointUrl"], region=outputs["Region"]
+        bucket=outputs["KpiEventsBucketName"],
+        endpoint_url=outputs["EndpointUrl"],
+        region=outputs["Region"],
+        event_types=listed.split(",") if listed else None,
+        dt_range=projection.get("projection.dt.range"),
     ) as db:
         results = db.run_all(parameters)
     path = render_dashboard(results, ROOT / ".driftloop" / "dashboard.html")

@@ -265,3 +265,8 @@ def test_the_local_tables_read_only_what_the_partition_projection_lists(tmp_path
         tmp_path, event_types=["Purchase", "Conversion"], dt_range="2020-01-01,NOW+1DAYS"
     ) as projected:
         assert [(row["event_type"], row["dt"]) for row in projected.execute(query)] == stored[1:3]
+
+
+def test_an_empty_log_with_a_projection_reads_as_empty_tables(tmp_path: Path) -> None:
+    with KpiDuckDB.over_directory(tmp_path, event_types=["Purchase"], dt_range="2020-01-01,NOW") as db:
+        assert db.execute("SELECT count(*) AS n FROM kpi_events") == [{"n": 0}]

@@ -157,10 +157,8 @@ class KpiDuckDB:
         """(Re)create both views; call after the first objects appear under an empty root."""
         pattern = f"{self.root}/{EVENTS_GLOB}"
         (file_count,) = self._one("SELECT count(*) FROM glob(?)", [pattern])
-        self.connection.execute(
-            f"CREATE OR REPLACE VIEW {RAW_TABLE_NAME} AS {self._raw_select(pattern, file_count)}"
-            + self._projection_filter()
-        )
+        raw = f"SELECT * FROM ({self._raw_select(pattern, file_count)}) AS stored{self._projection_filter()}"
+        self.connection.execute(f"CREATE OR REPLACE VIEW {RAW_TABLE_NAME} AS {raw}")
         for view in view_definitions().values():
             self.connection.execute(to_duckdb(view.sql))
 
