@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -49,6 +49,7 @@ def test_category_keys_unify_number_spellings() -> None:
         elements=st.floats(-2e6, 2e6, allow_nan=False, allow_infinity=False),
     ),
 )
+@example(edges=np.array([0.0, 5e-324]), values=np.array([0.0, 5e-324, 1.0] * 1500))  # subnormal width
 def test_binner_equals_searchsorted(edges: np.ndarray, values: np.ndarray) -> None:
     binner = Binner(edges)
     assert np.array_equal(binner.bins(values), np.searchsorted(edges, values, side="right"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -148,9 +149,11 @@ class Binner:
             narrowest = float(np.min(np.diff(self.edges)))
             # cells at most half the narrowest bin, so a cell never holds two edges
             ratio = 2.0 * (high - low) / narrowest if narrowest > 0 else math.inf
-            if ratio < _MAX_LOOKUP_CELLS:
-                cells = math.ceil(ratio) + 1
-                width = (high - low) / cells
+            cells = math.ceil(ratio) + 1 if ratio < _MAX_LOOKUP_CELLS else 0
+            width = (high - low) / cells if cells else 0.0
+            # a usable grid needs a normal cell width whose scale and offset stay finite (edges that
+            # differ by a few subnormals, e.g. [0, 5e-324], fall back to searchsorted)
+            if width >= sys.float_info.min and math.isfinite(1.0 / width) and math.isfinite(low / width):
                 # each cell's entry counts the edges a quarter cell below its left end, so rounding in
                 # the cell computation can only leave a value one bin short, never one bin over
                 grid = low + width * (np.arange(cells + 1) - 0.25)
