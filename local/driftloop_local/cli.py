@@ -134,7 +134,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
     from driftloop.kpi.dashboard import render_dashboard
-    from driftloop.kpi.duckdb_athena import KpiDuckDB
+    from driftloop.kpi.duckdb_athena import KpiDuckDB, projection_limits
 
     outputs_file = ROOT / ".driftloop" / "outputs.json"
     if not outputs_file.exists():
@@ -171,14 +171,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         aws_secret_access_key="testing",
     )
     table = glue.get_table(DatabaseName=outputs["KpiDatabaseName"], Name=RAW_TABLE_NAME)["Table"]
-    projection = table.get("Parameters", {})
-    listed = projection.get("projection.event_type.values")
     with KpiDuckDB.over_s3(
         bucket=outputs["KpiEventsBucketName"],
         endpoint_url=outputs["EndpointUrl"],
         region=outputs["Region"],
-        event_types=listed.split(",") if listed else None,
-        dt_range=projection.get("projection.dt.range"),
+        **projection_limits(table.get("Parameters", {})),
     ) as db:
         results = db.run_all(parameters)
     path = render_dashboard(results, ROOT / ".driftloop" / "dashboard.html")

@@ -28,6 +28,7 @@ from botocore.config import Config
 from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from driftloop.kpi.duckdb_athena import projection_limits
 from driftloop_local import s3policy
 from driftloop_local.athena import AthenaOnDuckDB
 from driftloop_local.dispatch import Dispatcher, SqsMapping
@@ -155,15 +156,12 @@ class LocalStack:
             ):
                 table = resource.properties["TableInput"]
                 bucket = table["StorageDescriptor"]["Location"].removeprefix("s3://").split("/", 1)[0]
-                projection = table.get("Parameters", {})
-                projected = projection.get("projection.event_type.values")
                 self.athena = AthenaOnDuckDB(
                     bucket=bucket,
                     endpoint_url=self.endpoint_url,
                     region=self.region,
                     account_id=ACCOUNT_ID,
-                    event_types=[t for t in str(projected).split(",") if t] if projected else None,
-                    dt_range=projection.get("projection.dt.range"),
+                    **projection_limits(table.get("Parameters", {})),
                 )
                 self.athena.install()
                 return

@@ -58,6 +58,16 @@ def httpfs_extension_path() -> Path:
     return path
 
 
+def projection_limits(parameters: Mapping[str, str]) -> dict[str, Any]:
+    """``event_types`` and ``dt_range`` keyword arguments from a Glue table's parameters (its partition
+    projection), for ``KpiDuckDB``: None where the projection does not limit."""
+    listed = parameters.get("projection.event_type.values")
+    return {
+        "event_types": [t for t in listed.split(",") if t] if listed else None,
+        "dt_range": parameters.get("projection.dt.range"),
+    }
+
+
 def _projection_day(bound: str) -> str:
     """A ``projection.dt.range`` bound as DuckDB SQL: a yyyy-MM-dd date, ``NOW`` or ``NOW[+-]<n>DAYS``."""
     bound = bound.strip()
