@@ -478,7 +478,14 @@ def build_batch(
         if accepted is None:
             try:
                 accepted = _accept_precise(body, settings, ingested_at=ingested)
-            except _Rejected as rejected:
+            except _FATAL:
+                raise
+            except Exception as exc:  # one message must not fail the batch (see UNEXPECTED_ERROR)
+                rejected = (
+                    exc
+                    if isinstance(exc, _Rejected)
+                    else _Rejected(QuarantineReason.UNEXPECTED_ERROR, f"{type(exc).__name__}: {exc}")
+                )
                 known = rejected.envelope
                 quarantined.append(
                     QuarantinedMessage(
@@ -489,18 +496,6 @@ def build_batch(
                         event_id=known.id if known else None,
                         source=known.source if known else None,
                         detail_type=known.detail_type if known else None,
-                    )
-                )
-                continue
-            except _FATAL:
-                raise
-            except Exception as exc:  # one message must not fail the batch (see UNEXPECTED_ERROR)
-                quarantined.append(
-                    QuarantinedMessage(
-                        message_index=index,
-                        reason=QuarantineReason.UNEXPECTED_ERROR,
-                        error=f"{type(exc).__name__}: {exc}",
-                        raw_body=body,
                     )
                 )
                 continue
