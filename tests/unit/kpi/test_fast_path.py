@@ -1,4 +1,4 @@
-"""The fast path (orjson, hand-written envelope checks) must never change what the writer stores.
+"""The fast path (msgspec's typed decoder, orjson) must never change what the writer stores.
 
 Whatever it accepts, the precise path (the pydantic envelope model) accepts with the same partition,
 event id and record line; everything else it leaves to the precise path, which decides the reason.
@@ -70,7 +70,9 @@ def batch_view(batch: BuiltBatch) -> tuple[Any, ...]:
 
 def test_the_common_envelope_takes_the_fast_path(make_deployed_detail):
     platform = body(source="driftloop", **{"detail-type": "ModelDeployed"}, detail=make_deployed_detail())
-    for text in (body(), body(resources=["arn:aws:s3:::b"]), body(**{"replay-name": "r1"}), platform):
+    numbers = body(detail={"n": 2**64, "f": 1e16, "neg": -(2**63) - 1})  # no re-encoding: any JSON number
+    replayed = body(**{"replay-name": "r1"})
+    for text in (body(), body(resources=["arn:aws:s3:::b"]), replayed, platform, numbers):
         assert assert_agree(text) is not None
 
 

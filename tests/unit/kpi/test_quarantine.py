@@ -146,16 +146,22 @@ def test_platform_contracts_apply_only_to_the_platform_source_and_registered_typ
     assert sorted(i for p in batch.partitions for i in p.event_ids) == ["foreign", "unregistered", "valid"]
 
 
-@pytest.mark.parametrize("limit", [1, 40])
-def test_size_limit_is_configurable_and_measured_in_utf8_bytes(settings, make_envelope, limit):
-    detail = {"k": "é" * 10}  # 20 UTF-8 bytes of value; 30 bytes serialised
-    batch = build(
-        [make_envelope("e", detail=detail)], settings.model_copy(update={"max_detail_bytes": limit})
-    )
+@pytest.mark.parametrize(
+    ("detail_text", "size"),
+    [
+        ('{"k":"éééééééééé"}', 28),  # 10 x 2 UTF-8 bytes + 8
+        ('{"k":"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"}', 68),  # as sent
+        ('{ "k" : "éééééééééé" }', 32),  # whitespace is part of what was delivered
+    ],
+)
+def test_size_limit_is_measured_on_the_detail_text_as_delivered_in_utf8_bytes(
+    settings, make_envelope, detail_text, size
+):
+    body = make_envelope("e", detail={}).replace('"detail": {}', f'"detail": {detail_text}')
+    for limit, stored in ((size - 1, 0), (size, 1)):
+        batch = build([body], settings.model_copy(update={"max_detail_bytes": limit}))
 
-    assert (batch.counts()["quarantined_detail_too_large"], batch.accepted) == (
-        (1, 0) if limit == 1 else (0, 1)
-    )
+        assert (batch.counts()["quarantined_detail_too_large"], batch.accepted) == (1 - stored, stored)
 
 
 def test_an_unforeseen_failure_quarantines_that_message_only(settings, make_envelope, monkeypatch):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from driftloop.kpi.records import (
     KpiWriterSettings,
+    QuarantineReason,
     build_batch,
     content_key,
     hive_escape,
@@ -20,8 +21,8 @@ from driftloop.settings import SettingsError, load_settings
 INGESTED_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
 
-def build(bodies, settings):
-    return build_batch(bodies, settings=settings, ingested_at=INGESTED_AT)
+def build(bodies, settings, *, fast_path=True):
+    return build_batch(bodies, settings=settings, ingested_at=INGESTED_AT, fast_path=fast_path)
 
 
 def decoded_records(batch):
@@ -51,6 +52,37 @@ def test_record_carries_envelope_detail_string_and_writer_columns(settings, make
     assert isinstance(detail_column, str)  # a JSON string column, for Athena's json_extract
     assert json.loads(detail_column) == detail  # lossless: big ints, non-ASCII, floats
     assert list(json.loads(detail_column)) == list(detail)  # key order kept
+
+
+@pytest.mark.parametrize(
+    "detail_text",
+    [
+        '{"amount": 1.0, "big": 123456789012345678901234567890, "tiny": 1e-400, "huge": 1E400}',
+        '{ "spaced" :\t[ 1 , 2 ]\n}',
+        '{"escaped":"caf\\u00e9 \\/ \\ud83d\\ude00","raw":"café 😀"}',
+        '{"dup": 1, "dup": 2}',
+    ],
+)
+def test_detail_is_stored_exactly_as_delivered(settings, make_envelope, detail_text):
+    # An audit log keeps what the producer sent: no re-serialisation rounds, reorders or reformats it.
+    body = make_envelope("e", detail={}).replace('"detail": {}', f'"detail": {detail_text}')
+
+    fast = build([body], settings)
+    reference = build([body], settings, fast_path=False)
+
+    assert decoded_records(fast.partitions[0])[0]["detail"] == detail_text
+    assert fast.partitions[0].lines == reference.partitions[0].lines
+
+
+def test_a_body_that_is_not_strict_json_is_quarantined_even_where_the_detail_is_fine(settings, make_envelope):
+    # pydantic-core's parser reads NaN; JSON (and Athena) do not, wherever it sits in the body.
+    body = make_envelope("e")[:-1] + ', "extra": NaN}'
+
+    for fast_path in (True, False):
+        batch = build([body], settings, fast_path=fast_path)
+        (item,) = batch.quarantined
+        assert item.reason is QuarantineReason.BODY_NOT_JSON
+        assert item.event_id == "e"
 
 
 def test_nan_inside_a_string_is_just_text(settings, make_envelope):
