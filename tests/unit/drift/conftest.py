@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -37,6 +40,45 @@ def current_columns(
     }
 
 
+def capture_line(
+    data: str,
+    *,
+    encoding: str = "CSV",
+    content_type: str = "text/csv",
+    output: str = "0.7",
+    output_encoding: str = "CSV",
+    output_type: str = "text/csv; charset=utf-8",
+    event_id: str = "e-1",
+    inference_id: str | None = None,
+    time: str = "2026-11-26T10:15:00Z",
+    compact: bool = True,
+) -> str:
+    """One SageMaker data-capture line, keys in SageMaker's order (compact lines take the fast paths)."""
+    meta = {"eventId": event_id}
+    if inference_id is not None:
+        meta["inferenceId"] = inference_id
+    meta["inferenceTime"] = time
+    document = {
+        "captureData": {
+            "endpointInput": {
+                "observedContentType": content_type,
+                "mode": "INPUT",
+                "data": data,
+                "encoding": encoding,
+            },
+            "endpointOutput": {
+                "observedContentType": output_type,
+                "mode": "OUTPUT",
+                "data": output,
+                "encoding": output_encoding,
+            },
+        },
+        "eventMetadata": meta,
+        "eventVersion": "0",
+    }
+    return json.dumps(document, separators=(",", ":") if compact else None)
+
+
 @pytest.fixture(scope="session")
 def training() -> dict[str, np.ndarray]:
     return training_columns()
@@ -56,3 +98,8 @@ def make_training():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def make_current():  # type: ignore[no-untyped-def]
     return current_columns
+
+
+@pytest.fixture(scope="session")
+def make_capture_line() -> Callable[..., str]:
+    return capture_line

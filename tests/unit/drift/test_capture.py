@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -22,51 +23,14 @@ SCHEMA = CaptureSchema(feature_names=["x", "y", "c"], numeric_features=frozenset
 NUMERIC_SCHEMA = CaptureSchema(feature_names=["x", "y"], numeric_features=frozenset({"x", "y"}))
 
 
-def record(
-    data: str,
-    *,
-    encoding: str = "CSV",
-    content_type: str = "text/csv",
-    output: str = "0.7",
-    output_encoding: str = "CSV",
-    output_type: str = "text/csv; charset=utf-8",
-    event_id: str = "e-1",
-    inference_id: str | None = None,
-    time: str = "2026-11-26T10:15:00Z",
-    compact: bool = True,
-) -> str:
-    meta = {"eventId": event_id, "inferenceTime": time}
-    if inference_id is not None:
-        meta["inferenceId"] = inference_id
-    document = {
-        "captureData": {
-            "endpointInput": {
-                "observedContentType": content_type,
-                "mode": "INPUT",
-                "data": data,
-                "encoding": encoding,
-            },
-            "endpointOutput": {
-                "observedContentType": output_type,
-                "mode": "OUTPUT",
-                "data": output,
-                "encoding": output_encoding,
-            },
-        },
-        "eventMetadata": meta,
-        "eventVersion": "0",
-    }
-    return json.dumps(document, separators=(",", ":") if compact else None)
-
-
 def as_floats(values: np.ndarray) -> list[float]:
     return [float(v) for v in values]
 
 
-def test_mixed_encodings_in_one_file() -> None:
+def test_mixed_encodings_in_one_file(make_capture_line: Callable[..., str]) -> None:
     lines = [
-        record("1.5,2,a", event_id="csv"),
-        record(
+        make_capture_line("1.5,2,a", event_id="csv"),
+        make_capture_line(
             json.dumps({"x": 3, "y": 4, "c": "b"}),
             encoding="JSON",
             content_type="application/json",
@@ -75,15 +39,15 @@ def test_mixed_encodings_in_one_file() -> None:
             output_type="application/json",
             event_id="json",
         ),
-        record(base64.b64encode(b"5,6,a").decode(), encoding="BASE64", event_id="b64"),
-        record(
+        make_capture_line(base64.b64encode(b"5,6,a").decode(), encoding="BASE64", event_id="b64"),
+        make_capture_line(
             base64.b64encode(json.dumps({"instances": [[7, 8, "c"], [9, 10, "a"]]}).encode()).decode(),
             encoding="BASE64",
             content_type="application/json",
             output="0.1\n0.9",
             event_id="b64-json",
         ),
-        record("11,12,b", compact=False, event_id="spaced"),
+        make_capture_line("11,12,b", compact=False, event_id="spaced"),
     ]
     batch = parse_capture("\n".join(lines).encode(), SCHEMA)
     assert batch.malformed_records == 0
@@ -101,17 +65,19 @@ def test_mixed_encodings_in_one_file() -> None:
     assert sorted(float(v) for v in batch.columns["prediction"]) == [0.1, 0.2, 0.7, 0.7, 0.7, 0.9]
 
 
-def test_malformed_lines_are_counted_never_raised() -> None:
+def test_malformed_lines_are_counted_never_raised(make_capture_line: Callable[..., str]) -> None:
     lines = [
-        record("1,2,a"),
+        make_capture_line("1,2,a"),
         "not json at all",
         '{"captureData": {}}',
-        record("1,2"),  # wrong width
-        record("%%%", encoding="BASE64"),  # not base64
+        make_capture_line("1,2"),  # wrong width
+        make_capture_line("%%%", encoding="BASE64"),  # not base64
         json.dumps({"captureData": {"endpointInput": {"data": "1,2,a", "encoding": "CSV"}}}),  # no metadata
-        record(json.dumps({"instances": "oops"}), encoding="JSON", content_type="application/json"),
+        make_capture_line(
+            json.dumps({"instances": "oops"}), encoding="JSON", content_type="application/json"
+        ),
         "",
-        record("3,4,b"),
+        make_capture_line("3,4,b"),
     ]
     batch = parse_capture("\n".join(lines).encode(), SCHEMA)
     assert batch.rows == 2
@@ -121,20 +87,22 @@ def test_malformed_lines_are_counted_never_raised() -> None:
     assert any("expected 3 features" in s.reason for s in batch.malformed_samples)
 
 
-def test_numeric_fast_path_and_fallback_with_bad_tokens() -> None:
-    clean = parse_capture("\n".join(record(f"{i},{i * 2}") for i in range(100)).encode(), NUMERIC_SCHEMA)
+def test_numeric_fast_path_and_fallback_with_bad_tokens(make_capture_line: Callable[..., str]) -> None:
+    clean = parse_capture(
+        "\n".join(make_capture_line(f"{i},{i * 2}") for i in range(100)).encode(), NUMERIC_SCHEMA
+    )
     assert clean.columns["x"].dtype == np.float64  # vectorised path
     assert as_floats(clean.columns["y"][:3]) == [0.0, 2.0, 4.0]
     dirty = parse_capture(
-        "\n".join([record("1,2"), record("x,3"), record(",4"), record("5")]).encode(), NUMERIC_SCHEMA
+        "\n".join(make_capture_line(data) for data in ["1,2", "x,3", ",4", "5"]).encode(), NUMERIC_SCHEMA
     )
     assert dirty.rows == 3
     assert dirty.malformed_records == 1
     assert list(dirty.columns["x"]) == ["1", "x", ""]  # raw tokens: summarize counts type errors and missing
 
 
-def test_undecodable_bytes_do_not_crash() -> None:
-    batch = parse_capture(b"\xff\xfe garbage\n" + record("1,2,a").encode(), SCHEMA)
+def test_undecodable_bytes_do_not_crash(make_capture_line: Callable[..., str]) -> None:
+    batch = parse_capture(b"\xff\xfe garbage\n" + make_capture_line("1,2,a").encode(), SCHEMA)
     assert batch.rows == 1
     assert batch.malformed_records == 1
 
@@ -153,13 +121,13 @@ def test_hour_prefixes_cover_window_plus_late_hour() -> None:
     assert hour_prefixes("p", "ep", "v", start, start) == []
 
 
-def test_filter_window_by_inference_time() -> None:
+def test_filter_window_by_inference_time(make_capture_line: Callable[..., str]) -> None:
     lines = [
-        record("1,2,a", time="2026-11-26T09:59:59Z"),
-        record("2,2,a", time="2026-11-26T10:00:00Z"),
-        record("3,2,a", time="2026-11-26T10:59:59.999+00:00"),
-        record("4,2,a", time="2026-11-26T11:00:00Z"),
-        record("5,2,a", time="yesterday"),
+        make_capture_line("1,2,a", time="2026-11-26T09:59:59Z"),
+        make_capture_line("2,2,a", time="2026-11-26T10:00:00Z"),
+        make_capture_line("3,2,a", time="2026-11-26T10:59:59.999+00:00"),
+        make_capture_line("4,2,a", time="2026-11-26T11:00:00Z"),
+        make_capture_line("5,2,a", time="yesterday"),
     ]
     batch = parse_capture("\n".join(lines).encode(), SCHEMA)
     window = filter_window(
@@ -169,11 +137,11 @@ def test_filter_window_by_inference_time() -> None:
     assert window.malformed_records == 1
 
 
-def test_ground_truth_joins_on_inference_id_then_event_id() -> None:
+def test_ground_truth_joins_on_inference_id_then_event_id(make_capture_line: Callable[..., str]) -> None:
     lines = [
-        record("1,2,a", event_id="e1", inference_id="inf-1"),
-        record("2,2,a", event_id="e2"),
-        record("3,2,a", event_id="e3"),
+        make_capture_line("1,2,a", event_id="e1", inference_id="inf-1"),
+        make_capture_line("2,2,a", event_id="e2"),
+        make_capture_line("3,2,a", event_id="e3"),
     ]
     batch = parse_capture("\n".join(lines).encode(), SCHEMA)
     truth_lines = [
@@ -208,20 +176,23 @@ def test_ground_truth_joins_on_inference_id_then_event_id() -> None:
         ("0.55", 0.55),
     ],
 )
-def test_json_output_shapes(output: str, expected: float) -> None:
-    line = record("1,2,a", output=output, output_encoding="JSON", output_type="application/json")
+def test_json_output_shapes(output: str, expected: float, make_capture_line: Callable[..., str]) -> None:
+    line = make_capture_line("1,2,a", output=output, output_encoding="JSON", output_type="application/json")
     batch = parse_capture(line.encode(), SCHEMA)
     assert batch.malformed_records == 0
     assert float(batch.columns["prediction"][0]) == expected
 
 
-def test_whole_object_fast_path_agrees_with_per_line_parser() -> None:
+def test_whole_object_fast_path_agrees_with_per_line_parser(make_capture_line: Callable[..., str]) -> None:
     lines = [
-        record(f"{i},{i * 0.5}", event_id=f"e{i}", inference_id=f"i{i}", output=str(i % 2)) for i in range(50)
+        make_capture_line(f"{i},{i * 0.5}", event_id=f"e{i}", inference_id=f"i{i}", output=str(i % 2))
+        for i in range(50)
     ]
     fast = parse_capture("\n".join(lines).encode(), NUMERIC_SCHEMA)
     # a trailing non-canonical (spaced) line forces the per-line path for the same records
-    slow = parse_capture("\n".join([*lines, record("99,1", compact=False)]).encode(), NUMERIC_SCHEMA)
+    slow = parse_capture(
+        "\n".join([*lines, make_capture_line("99,1", compact=False)]).encode(), NUMERIC_SCHEMA
+    )
     assert fast.rows == 50
     assert slow.rows == 51
     assert as_floats(fast.columns["x"]) == as_floats(slow.columns["x"][:50])
@@ -230,25 +201,28 @@ def test_whole_object_fast_path_agrees_with_per_line_parser() -> None:
     assert list(fast.columns["prediction"]) == list(slow.columns["prediction"][:50])
 
 
-def test_fast_path_rejects_same_length_key_change() -> None:
-    good = record("1,2", event_id="a")
-    renamed = record("3,4", event_id="b").replace('"data":"3,4"', '"dato":"3,4"')
+def test_fast_path_rejects_same_length_key_change(make_capture_line: Callable[..., str]) -> None:
+    good = make_capture_line("1,2", event_id="a")
+    renamed = make_capture_line("3,4", event_id="b").replace('"data":"3,4"', '"dato":"3,4"')
     batch = parse_capture("\n".join([good, renamed, good]).encode(), NUMERIC_SCHEMA)
     assert batch.rows == 2
     assert batch.malformed_records == 1
     assert batch.malformed_samples[0].line == 2
 
 
-def test_blank_lines_and_crlf_are_tolerated() -> None:
-    text = "\n\n" + record("1,2") + "\r\n" + record("3,4") + "\n\n" + record("5,6") + "\n"
+def test_blank_lines_and_crlf_are_tolerated(make_capture_line: Callable[..., str]) -> None:
+    first, second, third = (make_capture_line(data) for data in ["1,2", "3,4", "5,6"])
+    text = "\n\n" + first + "\r\n" + second + "\n\n" + third + "\n"
     batch = parse_capture(text.encode(), NUMERIC_SCHEMA)
     assert batch.rows == 3
     assert batch.malformed_records == 0
     assert as_floats(batch.columns["x"]) == [1.0, 3.0, 5.0]
 
 
-def test_large_objects_are_parsed_in_pieces_with_true_line_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
-    lines = [record(f"{i},{i}", event_id=f"e{i}") for i in range(40)]
+def test_large_objects_are_parsed_in_pieces_with_true_line_numbers(
+    monkeypatch: pytest.MonkeyPatch, make_capture_line: Callable[..., str]
+) -> None:
+    lines = [make_capture_line(f"{i},{i}", event_id=f"e{i}") for i in range(40)]
     lines[25] = "garbage"
     data = "\n".join(lines).encode()
     whole = parse_capture(data, NUMERIC_SCHEMA)

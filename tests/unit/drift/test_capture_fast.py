@@ -6,6 +6,7 @@ import base64
 import json
 import struct
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,43 +39,6 @@ def loadtxt(rows: list[str]) -> np.ndarray | None:
 
 def bits(values: Any) -> list[bytes]:
     return [struct.pack("<d", float(v)) for v in values]
-
-
-def record(
-    data: str,
-    *,
-    encoding: str = "CSV",
-    content_type: str = "text/csv",
-    output: str = "0.7",
-    output_encoding: str = "CSV",
-    output_type: str = "text/csv; charset=utf-8",
-    event_id: str = "e-1",
-    inference_id: str | None = None,
-    compact: bool = True,
-) -> str:
-    meta = {"eventId": event_id}
-    if inference_id is not None:
-        meta["inferenceId"] = inference_id
-    meta["inferenceTime"] = "2026-11-26T10:15:00Z"
-    document = {
-        "captureData": {
-            "endpointInput": {
-                "observedContentType": content_type,
-                "mode": "INPUT",
-                "data": data,
-                "encoding": encoding,
-            },
-            "endpointOutput": {
-                "observedContentType": output_type,
-                "mode": "OUTPUT",
-                "data": output,
-                "encoding": output_encoding,
-            },
-        },
-        "eventMetadata": meta,
-        "eventVersion": "0",
-    }
-    return json.dumps(document, separators=(",", ":") if compact else None)
 
 
 def assert_same_batch(fast: CaptureBatch, generic: CaptureBatch, schema: CaptureSchema) -> None:
@@ -161,7 +125,7 @@ def test_decimal_reader_is_loadtxt_or_declines(table: list[list[str]]) -> None:
         assert matrix.tobytes() == expected.tobytes()
 
 
-def mixed_lines(*, bad_rows: bool) -> list[str]:
+def mixed_lines(make_capture_line: Callable[..., str], *, bad_rows: bool) -> list[str]:
     rng = np.random.default_rng(5)
     lines = []
     for i in range(120):
@@ -169,7 +133,7 @@ def mixed_lines(*, bad_rows: bool) -> list[str]:
         kind = i % 12
         if kind == 3:
             lines.append(
-                record(
+                make_capture_line(
                     json.dumps({"instances": [[float(a), float(b), float(c)]]}),
                     encoding="JSON",
                     content_type="application/json",
@@ -181,20 +145,24 @@ def mixed_lines(*, bad_rows: bool) -> list[str]:
             )
         elif kind == 5:
             lines.append(
-                record(
+                make_capture_line(
                     base64.b64encode(f"{a},{b},{c}".encode()).decode(), encoding="BASE64", event_id=f"e{i}"
                 )
             )
         elif kind == 7 and bad_rows:
-            lines.append(record(f"{a},{b}", event_id=f"e{i}"))  # wrong width
+            lines.append(make_capture_line(f"{a},{b}", event_id=f"e{i}"))  # wrong width
         elif kind == 9 and bad_rows:
             lines.append("not json")
         elif kind == 11:
             lines.append(
-                record(f"{a},1e-05,{TOKENS[i % len(TOKENS)]}", event_id=f"e{i}", inference_id=f"i{i}")
+                make_capture_line(
+                    f"{a},1e-05,{TOKENS[i % len(TOKENS)]}", event_id=f"e{i}", inference_id=f"i{i}"
+                )
             )
         else:
-            lines.append(record(f"{a},{b},{c}", event_id=f"e{i}", inference_id=f"i{i}" if i % 2 else None))
+            lines.append(
+                make_capture_line(f"{a},{b},{c}", event_id=f"e{i}", inference_id=f"i{i}" if i % 2 else None)
+            )
     return lines
 
 
@@ -212,8 +180,10 @@ def record_from(line: str) -> str:
 
 @pytest.mark.parametrize("schema", [NUMERIC, MIXED])
 @pytest.mark.parametrize("bad_rows", [False, True])
-def test_fast_paths_agree_with_generic_path_on_mixed_file(schema: CaptureSchema, bad_rows: bool) -> None:
-    lines = mixed_lines(bad_rows=bad_rows)
+def test_fast_paths_agree_with_generic_path_on_mixed_file(
+    schema: CaptureSchema, bad_rows: bool, make_capture_line: Callable[..., str]
+) -> None:
+    lines = mixed_lines(make_capture_line, bad_rows=bad_rows)
     fast = parse_capture("\n".join(lines).encode(), schema)
     generic = parse_capture("\n".join(spaced(lines)).encode(), schema)
     assert fast.malformed_records == (20 if bad_rows else 0)  # 10 wrong widths, 10 non-JSON lines
@@ -222,24 +192,24 @@ def test_fast_paths_agree_with_generic_path_on_mixed_file(schema: CaptureSchema,
     assert_same_batch(fast, generic, schema)
 
 
-def test_whole_object_fast_path_agrees_with_generic_path() -> None:
+def test_whole_object_fast_path_agrees_with_generic_path(make_capture_line: Callable[..., str]) -> None:
     rng = np.random.default_rng(9)
     lines = [
-        record(
+        make_capture_line(
             ",".join(repr(float(v)) for v in row), event_id=f"e{i}", inference_id=f"i{i}", output=str(i % 2)
         )
         for i, row in enumerate(rng.normal(0, 10, (300, 3)).round(5))
     ]
-    lines[17] = record("1e-05,-0,12345678901234567", event_id="e17", inference_id="i17")
+    lines[17] = make_capture_line("1e-05,-0,12345678901234567", event_id="e17", inference_id="i17")
     fast = parse_capture("\n".join(lines).encode(), NUMERIC)
     assert fast.columns["a"].dtype == np.float64
     generic = parse_capture("\n".join(spaced(lines)).encode(), NUMERIC)
     assert_same_batch(fast, generic, NUMERIC)
 
 
-def test_empty_payload_rows_keep_columns_aligned() -> None:
+def test_empty_payload_rows_keep_columns_aligned(make_capture_line: Callable[..., str]) -> None:
     schema = CaptureSchema(feature_names=["x"], numeric_features=frozenset({"x"}))
-    lines = [record(data, event_id=f"e{i}") for i, data in enumerate(["1", "", "2"])]
+    lines = [make_capture_line(data, event_id=f"e{i}") for i, data in enumerate(["1", "", "2"])]
     batch = parse_capture("\n".join(lines).encode(), schema)
     assert batch.event_ids == ["e0", "e1", "e2"]
     assert [str(v) for v in batch.columns["x"]] == ["1", "", "2"]  # summarize counts "" as missing
