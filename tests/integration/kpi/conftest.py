@@ -88,17 +88,24 @@ def deployed(event_id: str, time: str, endpoint: str, model: str, version: int, 
     )
 
 
+def drift_check_fields(event_id: str, endpoint: str) -> dict[str, Any]:
+    """The fields a drift check's events share: model, check id, endpoint and window."""
+    return {
+        "environment": "dev",
+        "model_name": endpoint.removesuffix("-ep"),
+        "check_id": f"chk-{event_id}",
+        "endpoint_name": endpoint,
+        "window_start": "2026-11-01T00:00:00Z",
+        "window_end": "2026-11-01T01:00:00Z",
+    }
+
+
 def check(event_id: str, time: str, endpoint: str, status: str, share: float, drifted: bool) -> str:
     return platform(
         event_id,
         time,
         DriftCheckCompleted(
-            environment="dev",
-            model_name=endpoint.removesuffix("-ep"),
-            check_id=f"chk-{event_id}",
-            endpoint_name=endpoint,
-            window_start="2026-11-01T00:00:00Z",
-            window_end="2026-11-01T01:00:00Z",
+            **drift_check_fields(event_id, endpoint),
             status=status,
             skip_reason="too few rows" if status == "skipped" else None,
             rows=0 if status == "skipped" else 500,
@@ -115,12 +122,7 @@ def detected(event_id: str, time: str, endpoint: str, severity: str) -> str:
         event_id,
         time,
         DriftDetected(
-            environment="dev",
-            model_name=endpoint.removesuffix("-ep"),
-            check_id=f"chk-{event_id}",
-            endpoint_name=endpoint,
-            window_start="2026-11-01T00:00:00Z",
-            window_end="2026-11-01T01:00:00Z",
+            **drift_check_fields(event_id, endpoint),
             severity=severity,
             drift_share=0.5,
             consecutive_windows=2,
