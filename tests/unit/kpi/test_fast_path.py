@@ -88,6 +88,10 @@ def test_the_common_envelope_takes_the_fast_path(make_deployed_detail):
         body(detail={"amount": 1}).replace(": 1}", ": NaN}"),
         body(detail={"amount": 1}).replace(": 1}", ": -Infinity}"),
         body(detail={"label": "NaN and Infinity e+ 1e+5"}),
+        # pydantic-core's limits (4,300 digits, 200 levels), which msgspec does not have, anywhere
+        body()[:-1] + ', "x": ' + "1" * 4301 + "}",
+        body()[:-1] + ', "x": ' + "[" * 201 + "]" * 201 + "}",
+        '{"detail": ' + "[" * 201 + "]" * 201 + ", " + body()[1:],  # an overwritten duplicate
         # strings: surrogates, control characters, non-ASCII
         body(detail={"s": "x"}).replace('"x"', '"\\ud800"'),
         body(detail={"s": "x"}).replace('"x"', '"\\udc00\\ud800"'),
@@ -296,3 +300,13 @@ def test_deeply_nested_details_get_the_precise_paths_verdict(depth):
     reference = build_batch([text], settings=roomy, ingested_at=INGESTED_AT, fast_path=False)
     assert batch_view(fast) == batch_view(reference)
     assert fast.accepted == (1 if depth <= 200 else 0)  # the envelope adds one level
+
+
+@pytest.mark.parametrize("number", ["1" * 4300, "1" * 4301, "9" * 4301 + ".5", "-" + "9" * 4301 + "e-5"])
+def test_numbers_longer_than_the_precise_parser_reads_get_its_verdict(number):
+    text = body(detail={"n": 1}).replace(": 1}", ": " + number + "}")
+    roomy = KpiWriterSettings(KPI_BUCKET="kpi-bucket")  # the default 256 KB limit: the digits decide
+    fast = build_batch([text], settings=roomy, ingested_at=INGESTED_AT)
+    reference = build_batch([text], settings=roomy, ingested_at=INGESTED_AT, fast_path=False)
+    assert batch_view(fast) == batch_view(reference)
+    assert fast.accepted == (1 if len(number) == 4300 else 0)

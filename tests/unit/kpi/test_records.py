@@ -74,6 +74,17 @@ def test_detail_is_stored_exactly_as_delivered(settings, make_envelope, detail_t
     assert fast.partitions[0].lines == reference.partitions[0].lines
 
 
+def test_an_empty_scheduler_detail_sent_as_a_string_is_stored_as_the_object_it_stands_for(
+    settings, make_envelope
+):
+    # EventBridge Scheduler sends "detail": "{}"; the envelope model (Powertools') reads it as {}.
+    body = make_envelope("e", source="aws.scheduler", detail="{}")
+
+    for fast_path in (True, False):
+        (partition,) = build([body], settings, fast_path=fast_path).partitions
+        assert decoded_records(partition)[0]["detail"] == "{}"
+
+
 def test_a_body_that_is_not_strict_json_is_quarantined_even_where_the_detail_is_fine(settings, make_envelope):
     # pydantic-core's parser reads NaN; JSON (and Athena) do not, wherever it sits in the body.
     body = make_envelope("e")[:-1] + ', "extra": NaN}'

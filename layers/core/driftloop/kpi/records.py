@@ -16,12 +16,13 @@ body and checks it is JSON, RFC 8259): the log keeps what producers sent, byte f
 re-serialisation (which would turn 1e400 into Infinity, or 1.0 into 1 in some encoders). Its size limit
 is measured on that text.
 
-Two paths, one behaviour. The fast path (msgspec and orjson) takes the common case: a
-well-formed envelope whose detail is an object that passes. Anything it is not sure about (not JSON for
-msgspec, a missing or mistyped field, an odd time, an oversize or deeply nested detail, a contract
-violation) goes to the precise path (the pydantic envelope model, pydantic-core's JSON), which decides
-and words every quarantine reason. The fast path never rejects, so reasons come from one place; tests
-check that whatever the fast path accepts, the precise path accepts with the same partition and line.
+Two paths, one behaviour. The fast path (msgspec and orjson) takes the common case: a well-formed
+envelope whose detail is an object that passes. Anything it is not sure about (not JSON for msgspec, a
+missing or mistyped field, an odd time, an oversize detail, nesting or a number beyond pydantic's parser
+limits, a contract violation) goes to the precise path (the pydantic envelope model, pydantic-core's
+JSON), which decides and words every quarantine reason. The fast path never rejects, so reasons come
+from one place; tests check that whatever the fast path accepts, the precise path accepts with the same
+partition and line.
 """
 
 from __future__ import annotations
@@ -95,8 +96,12 @@ _TIME_PARTS: dict[str, tuple[str, str, str]] = {}
 _TIME_PARTS_MAX = 16384
 # Whole seconds in UTC with Z: once the envelope's rules accept such a string, it is its own normal form.
 _CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", re.ASCII)
-# pydantic-core's JSON parser refuses nesting deeper than this; brackets in a detail bound its depth.
+# pydantic-core's JSON parser refuses nesting deeper than this (brackets in a body bound its depth) and
+# numbers with more digits than this; msgspec skips values with neither limit, so the fast path leaves
+# bodies that could reach them to the precise path.
 _PRECISE_MAX_DEPTH = 200
+_PRECISE_MAX_DIGITS = 4300
+_TOO_MANY_DIGITS = re.compile(rf"\d{{{_PRECISE_MAX_DIGITS + 1}}}", re.ASCII)
 
 type _PartitionKey = tuple[str, str, str]  # detail-type, dt, hour
 type _Accepted = tuple[_PartitionKey, str, bytes]  # partition, event id, record line
@@ -293,6 +298,10 @@ def _detail_text(body: str, envelope: KpiEventEnvelope, settings: KpiWriterSetti
         detail_bytes = bytes(_DETAIL_TEXT.decode(body).detail)
     except (msgspec.DecodeError, UnicodeEncodeError) as exc:
         raise _Rejected(QuarantineReason.BODY_NOT_JSON, f"body is not JSON: {exc}", envelope) from exc
+    if not detail_bytes.startswith(b"{"):
+        # EventBridge Scheduler sends an empty detail as the string "{}", which the envelope model reads
+        # as the object {} (the only non-object it converts): store that object.
+        detail_bytes = b"{}"
     size = len(detail_bytes)
     if size > settings.max_detail_bytes:
         raise _Rejected(
@@ -444,6 +453,10 @@ def _accept_fast(body: str, settings: KpiWriterSettings, *, ingested_at: str) ->
     unless it is a platform event with a contract. Whatever msgspec refuses (invalid JSON, NaN/Infinity,
     unpaired surrogates, a missing or mistyped field) goes to the precise path.
     """
+    if len(body) >= 2 * _PRECISE_MAX_DEPTH and body.count("{") + body.count("[") >= _PRECISE_MAX_DEPTH:
+        return None  # maybe nested deeper than pydantic's parser reads, anywhere in the body
+    if len(body) > _PRECISE_MAX_DIGITS and _TOO_MANY_DIGITS.search(body) is not None:
+        return None  # maybe a number longer than pydantic's parser reads
     try:
         envelope = _FAST_DECODER.decode(body)
     except (msgspec.DecodeError, UnicodeEncodeError):  # UnicodeEncodeError: a raw unpaired surrogate
@@ -456,15 +469,11 @@ def _accept_fast(body: str, settings: KpiWriterSettings, *, ingested_at: str) ->
     detail_bytes = bytes(envelope.detail)
     if not detail_bytes.startswith(b"{") or len(detail_bytes) > settings.max_detail_bytes:
         return None
-    if len(detail_bytes) >= 2 * _PRECISE_MAX_DEPTH and (  # shorter JSON cannot open that many brackets
-        detail_bytes.count(b"{") + detail_bytes.count(b"[") >= _PRECISE_MAX_DEPTH
-    ):
-        return None  # maybe nested deeper than pydantic's parser reads: the precise path decides
     detail_type = envelope.detail_type
     if envelope.source == settings.platform_source and detail_type in REGISTERED_DETAIL_TYPES:
         try:
             parse_detail(detail_type, orjson.loads(detail_bytes))
-        except (ContractError, orjson.JSONDecodeError):  # orjson: e.g. integers beyond 64 bits
+        except (ContractError, orjson.JSONDecodeError):  # orjson: e.g. a number beyond a double's range
             return None
     dt, hour, iso = parts
     line = record_line(
