@@ -126,6 +126,29 @@ def make_bodies(count: int, platform_share: float, seed: int, span_s: int = HOUR
     return bodies
 
 
+def lambda_bench_bodies(count: int, seed: int) -> list[str]:
+    """The window batch, for timing the deployed writer on Lambda without touching what BI reads.
+
+    Source ``driftloop.bench``, detail-types ``Bench<type>``, times within the last 20 s: the writer stores
+    them like any business event (no contract checks), outside Athena's partition projection (its
+    EventsNotQueryable metric counts them), kept for the bucket's Object Lock retention.
+    """
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=BATCHING_WINDOW_S)
+    bodies = []
+    for body in make_bodies(count, platform_share=0.1, seed=seed, span_s=BATCHING_WINDOW_S):
+        event = json.loads(body)
+        moment = base + (datetime.fromisoformat(event["time"]) - START)
+        event.update(
+            {
+                "source": "driftloop.bench",
+                "detail-type": f"Bench{event['detail-type']}",
+                "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+        bodies.append(json.dumps(event, separators=(",", ":")))
+    return bodies
+
+
 @contextlib.contextmanager
 def s3_server() -> Iterator[str]:
     """A moto server in a child process (S3's work off this process's CPU); yields its endpoint URL."""
@@ -354,7 +377,19 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=9, help="invocations of each writer")
     parser.add_argument("--platform-share", type=float, default=0.1, help="share of contract-checked events")
     parser.add_argument("--naive-sample", type=int, default=1_000, help="events written one PUT each")
+    parser.add_argument(
+        "--write-event",
+        type=Path,
+        metavar="PATH",
+        help="only write an SQS event of --events bench messages to PATH, for `aws lambda invoke` (README)",
+    )
     args = parser.parse_args()
+    if args.write_event:
+        event = sqs_event(lambda_bench_bodies(args.events, seed=int(time.time())))
+        args.write_event.write_text(json.dumps(event))
+        size_mb = args.write_event.stat().st_size / 1e6
+        print(f"wrote {args.events:,} messages ({size_mb:.1f} MB) to {args.write_event}")
+        return 0
 
     print(f"python {platform.python_version()} on {platform.machine()}, calibration json.loads: "
           f"{calibration_us():.1f} us")  # fmt: skip
