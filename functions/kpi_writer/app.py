@@ -85,7 +85,8 @@ def lambda_handler(event: SqsBatch, context: LambdaContext) -> PartialItemFailur
     settings, store = _dependencies()
     records = event["Records"]
     bodies = [record["body"] for record in records]
-    report = ingest(bodies, settings=settings, store=store, ingested_at=datetime.now(UTC))
+    now = datetime.now(UTC)
+    report = ingest(bodies, settings=settings, store=store, ingested_at=now)
     counts = report.counts()
     for key, metric_name in _METRICS.items():
         metrics.add_metric(name=metric_name, unit=MetricUnit.Count, value=counts.get(key, 0))
@@ -95,7 +96,7 @@ def lambda_handler(event: SqsBatch, context: LambdaContext) -> PartialItemFailur
             report.batch.partitions,
             event_types=settings.queryable,
             first_day=settings.queryable_from,
-            today=datetime.now(UTC).date(),
+            today=now.date(),
         )
         # Stored all the same; Athena shows them once the type or the date is inside the projection.
         metrics.add_metric(name="EventsNotQueryable", unit=MetricUnit.Count, value=sum(hidden.values()))

@@ -61,15 +61,15 @@ class WriteReport:
     def counts(self) -> dict[str, int]:
         """Batch counts plus object outcomes: the numbers the handler emits as metrics."""
         counts: dict[str, int] = dict(self.batch.counts())
-        counts["objects_written"] = sum(1 for w in self.writes if w.outcome is PutOutcome.WRITTEN)
+        written = [w for w in self.writes if w.outcome is PutOutcome.WRITTEN]
+        counts["objects_written"] = len(written)
         counts["objects_already_present"] = sum(
             1 for w in self.writes if w.outcome is PutOutcome.ALREADY_EXISTS
         )
         counts["objects_failed"] = sum(1 for w in self.writes if w.outcome is None)
-        counts["bytes_written"] = sum(w.size_bytes for w in self.writes if w.outcome is PutOutcome.WRITTEN)
+        counts["bytes_written"] = sum(w.size_bytes for w in written)
         # Only objects this delivery stored first: an identical redelivery adds nothing. (A redelivery in a
         # differently composed batch has another key, so its events are stored and counted again.)
-        written = [w for w in self.writes if w.outcome is PutOutcome.WRITTEN]
         counts["events_written"] = sum(w.records for w in written if not w.key.startswith(QUARANTINE_PREFIX))
         counts["quarantined_written"] = sum(w.records for w in written if w.key.startswith(QUARANTINE_PREFIX))
         counts["failed_messages"] = len(self.failed_message_indexes)
