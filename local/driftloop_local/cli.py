@@ -99,22 +99,22 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 1 if isinstance(response, dict) and "errorType" in response else 0
 
 
-def cmd_check_asl(args: argparse.Namespace) -> int:
-    problems = aslcheck.check(ROOT)
+def _report_problems(subject: str, problems: list[str]) -> int:
+    """Each problem on stderr, a count on stdout; the exit status of a check command."""
     for problem in problems:
         print(problem, file=sys.stderr)
-    print(f"state machines: {len(problems)} problem(s)")
+    print(f"{subject}: {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+def cmd_check_asl(args: argparse.Namespace) -> int:
+    return _report_problems("state machines", aslcheck.check(ROOT))
 
 
 def cmd_check_build(args: argparse.Namespace) -> int:
     from driftloop_local import buildcheck
 
-    problems = buildcheck.check(ROOT)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    print(f"sam build output: {len(problems)} problem(s)")
-    return 1 if problems else 0
+    return _report_problems("sam build output", buildcheck.check(ROOT))
 
 
 def cmd_sync_queries(args: argparse.Namespace) -> int:
